@@ -1,0 +1,171 @@
+"""Date math: business days, working hours, time zones with their DST gaps and folds."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+HolidayProvider = Callable[[str, str | None, int], frozenset[date]]
+
+
+@dataclass(frozen=True)
+class Offset:
+    """`3bd` (business days), `7d` (calendar days) or `2h` (elapsed hours)."""
+
+    amount: int
+    unit: str  # "bd" | "d" | "h"
+
+    @classmethod
+    def parse(cls, text: str) -> Offset:
+        match = re.fullmatch(r"(-?\d+)(bd|d|h)", text.strip())
+        if not match:
+            raise ValueError(f"not an offset like 3bd, 7d or 2h: {text!r}")
+        return cls(int(match.group(1)), match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+    @property
+    def hours(self) -> timedelta:
+        if self.unit != "h":
+            raise ValueError(f"{self} is not an hour offset")
+        return timedelta(hours=self.amount)
+
+
+def localize(wall: datetime, zone: ZoneInfo) -> datetime:
+    """Attach `zone` to a wall-clock time; a time in a DST gap moves forward past it,
+    a time that happens twice (fold) is the first occurrence."""
+    aware = wall.replace(tzinfo=zone, fold=0)
+    # A nonexistent time does not survive a round trip through UTC: that reveals the gap.
+    return aware.astimezone(UTC).astimezone(zone)
+
+
+def at_local(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    return localize(datetime.combine(day, clock), zone)
+
+
+def add_elapsed(moment: datetime, delta: timedelta) -> datetime:
+    """Add real elapsed time (Python's aware arithmetic adds wall-clock time)."""
+    zone = moment.tzinfo
+    return (moment.astimezone(UTC) + delta).astimezone(zone)
+
+
+def parse_clock(text: str) -> time:
+    return time.fromisoformat(text)
+
+
+class BusinessCalendar:
+    """Weekends and a country's public holidays (loaded once per year, lazily)."""
+
+    def __init__(
+        self,
+        country: str | None,
+        subdivision: str | None = None,
+        provider: HolidayProvider | None = None,
+    ) -> None:
+        self.country = country
+        self.subdivision = subdivision
+        self.provider = provider or cached_holidays
+        self._by_year: dict[int, frozenset[date]] = {}
+
+    def holidays(self, year: int) -> frozenset[date]:
+        if self.country is None:
+            return frozenset()
+        if year not in self._by_year:
+            self._by_year[year] = self.provider(self.country, self.subdivision, year)
+        return self._by_year[year]
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self.holidays(day.year)
+
+    def on_or_after(self, day: date) -> date:
+        while not self.is_business_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def add_business_days(self, day: date, count: int) -> date:
+        step = 1 if count >= 0 else -1
+        for _ in range(abs(count)):
+            day += timedelta(days=step)
+            while not self.is_business_day(day):
+                day += timedelta(days=step)
+        return day
+
+    def shift(self, day: date, offset: Offset) -> date:
+        """Move a day by a day-based offset; calendar days land on a business day."""
+        if offset.unit == "bd":
+            return self.add_business_days(day, offset.amount)
+        if offset.unit == "d":
+            return self.on_or_after(day + timedelta(days=offset.amount))
+        raise ValueError(f"{offset} is not a day offset")
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    start: time
+    end: time
+
+    def next_slot(self, moment: datetime, calendar: BusinessCalendar) -> datetime:
+        """The first moment at or after `moment` inside working hours on a business day."""
+        zone = moment.tzinfo
+        assert isinstance(zone, ZoneInfo)
+        day, clock = moment.date(), moment.timetz().replace(tzinfo=None)
+        if calendar.is_business_day(day) and self.start <= clock < self.end:
+            return moment
+        if not calendar.is_business_day(day) or clock >= self.end:
+            day = calendar.on_or_after(day + timedelta(days=1))
+        return at_local(day, self.start, zone)
+
+
+@functools.lru_cache(maxsize=64)
+def cached_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """Public holidays from the `holidays` package, cached on disk (importing it is slow)."""
+    from followup.config import cache_dir
+
+    cache = cache_dir() / "holidays" / f"{country}-{subdivision or 'all'}.json"
+    stored: dict[str, list[str]] = {}
+    if cache.exists():
+        try:
+            stored = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            stored = {}
+    version = _holidays_version()
+    if stored.get("version") != [version]:
+        stored = {"version": [version]}
+    if str(year) not in stored:
+        import holidays
+
+        try:
+            table = holidays.country_holidays(country, subdiv=subdivision, years=[year])
+        except NotImplementedError:
+            from followup.errors import UserError
+
+            raise UserError(f"holidays: unknown country or subdivision {country!r}") from None
+        stored[str(year)] = sorted(day.isoformat() for day in table if day.year == year)
+        _write_cache(cache, stored)
+    return frozenset(date.fromisoformat(text) for text in stored[str(year)])
+
+
+def _holidays_version() -> str:
+    """Identify the installed `holidays` data without importing it (that costs ~50 ms)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("holidays")
+    origin = spec.origin if spec else None
+    return str(Path(origin).stat().st_mtime_ns) if origin else "none"
+
+
+def _write_cache(path: Path, data: dict[str, list[str]]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data))
+        temporary.replace(path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time

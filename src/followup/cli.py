@@ -1,0 +1,228 @@
+"""The `followup` command line. Commands are thin: parse, call the library, print.
+
+Heavy modules (exporters, SDKs, YAML writers) are imported inside the commands that need
+them, so `followup --help` starts about as fast as Click itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from followup import __version__
+from followup.errors import FollowupError, UserError
+
+if TYPE_CHECKING:
+    from followup.config import Settings
+    from followup.record import InterviewRecord
+    from followup.tasks import Task
+
+RECORD_FILES = click.Path(path_type=Path, dir_okay=False)
+
+
+class FollowupGroup(click.Group):
+    """Turns every `FollowupError` into one line on stderr and its exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FollowupError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"followup: {error}", err=True)
+            ctx.exit(error.exit_code)
+
+
+@click.group(cls=FollowupGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="followup")
+@click.option(
+    "--now",
+    envvar="FOLLOWUP_NOW",
+    metavar="ISO-8601",
+    help="Plan as of this moment (with its offset), e.g. 2026-11-20T19:00:00-05:00.",
+)
+@click.option("--debug", is_flag=True, help="Show a traceback on errors.")
+@click.pass_context
+def cli(ctx: click.Context, now: str | None, debug: bool) -> None:
+    """Turn an interview record into dated follow-up tasks, then send them to your
+    calendar or task manager.
+
+    \b
+    Example:
+      followup plan samples/onsite-acme.yaml
+      followup export samples/onsite-acme.yaml --to ics -o out
+    """
+    ctx.obj = {"now": now, "debug": debug}
+
+
+def current_time(ctx: click.Context) -> datetime:
+    text = ctx.obj.get("now") if ctx.obj else None
+    if not text:
+        return datetime.now().astimezone()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--now: not an ISO 8601 date-time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise UserError("--now: give the offset too, e.g. 2026-11-20T19:00:00-05:00")
+    return moment
+
+
+def load_settings() -> Settings:
+    from followup.config import load_settings as load
+
+    return load()
+
+
+def load_records(paths: Sequence[Path]) -> list[InterviewRecord]:
+    """Every record, or the first error (nothing is written when one is bad)."""
+    from followup.record import load_record
+
+    records = [load_record(path) for path in paths]
+    seen: dict[str, Path] = {}
+    for path, record in zip(paths, records, strict=True):
+        if record.id in seen:
+            raise UserError(f"{path}: id: {record.id!r} is also the id of {seen[record.id]}")
+        seen[record.id] = path
+    return records
+
+
+def plan_all(
+    ctx: click.Context, records: list[InterviewRecord], settings: Settings, profile: str | None
+) -> list[tuple[InterviewRecord, list[Task]]]:
+    from followup.planner import plan_record
+
+    now = current_time(ctx)
+    return [(record, plan_record(record, settings, now, profile)) for record in records]
+
+
+PROFILE = click.option(
+    "--profile",
+    type=click.Choice(["standard", "assertive", "patient"]),
+    help="Override the cadence chosen by the record or the settings.",
+)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=RECORD_FILES)
+@PROFILE
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def plan(ctx: click.Context, files: tuple[Path, ...], profile: str | None, as_json: bool) -> None:
+    """Show the follow-up tasks a record produces.
+
+    \b
+    Example:
+      followup plan samples/onsite-acme.yaml
+      followup plan samples/*.yaml --json
+    """
+    settings = load_settings()
+    planned = plan_all(ctx, load_records(files), settings, profile)
+    if as_json:
+        import json
+
+        out = [{"record": r.id, "tasks": [t.to_json() for t in tasks]} for r, tasks in planned]
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    from followup.timeline import render_timeline
+
+    now = current_time(ctx)
+    for index, (record, tasks) in enumerate(planned):
+        if index:
+            click.echo()
+        click.echo(render_timeline(record, tasks, now))
+
+
+@cli.command()
+@click.argument("file", type=RECORD_FILES)
+@click.option("--interviewer", help="Only this interviewer's thank-you (name, any case).")
+@click.pass_context
+def draft(ctx: click.Context, file: Path, interviewer: str | None) -> None:
+    """Print the drafts of a record's messages, ready to copy.
+
+    \b
+    Example:
+      followup draft samples/onsite-acme.yaml --interviewer "Raj Patel"
+    """
+    settings = load_settings()
+    [(record, tasks)] = plan_all(ctx, load_records([file]), settings, None)
+    chosen = [task for task in tasks if task.kind in ("email", "call", "mail")]
+    if interviewer:
+        wanted = interviewer.casefold()
+        chosen = [t for t in chosen if any(p.casefold() == wanted for p in t.people)]
+        if not chosen:
+            names = sorted({p for t in tasks for p in t.people})
+            raise UserError(f"--interviewer: no {interviewer!r} in {file} ({', '.join(names)})")
+    for index, task in enumerate(chosen):
+        if index:
+            click.echo("\n" + "-" * 72 + "\n")
+        click.echo(f"# {task.title}\n")
+        click.echo(task.body)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=RECORD_FILES)
+def validate(files: tuple[Path, ...]) -> None:
+    """Check record files; prints one line per file, exit 2 if any is invalid.
+
+    \b
+    Example:
+      followup validate samples/*.yaml
+    """
+    from followup.record import load_record
+
+    bad = 0
+    for path in files:
+        try:
+            record = load_record(path)
+        except UserError as error:
+            bad += 1
+            click.echo(f"followup: {error}", err=True)
+        else:
+            click.echo(f"{path}: ok ({record.id}, {len(record.interviews)} interview(s))")
+    if bad:
+        raise click.exceptions.Exit(2)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of a record, for editors.
+
+    \b
+    Example:
+      followup schema > followup-record.schema.json
+    """
+    import json
+
+    from followup.record import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script.
+
+    \b
+    Example:
+      eval "$(followup completion bash)"
+    """
+    from click.shell_completion import get_completion_class
+
+    completer = get_completion_class(shell)
+    assert completer is not None
+    click.echo(completer(cli, {}, "followup", "_FOLLOWUP_COMPLETE").source())
+
+
+def main() -> None:
+    cli(prog_name="followup")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Paths, the settings file and secret storage. `FOLLOWUP_HOME` overrides every path."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from followup.errors import UserError
+
+APP = "followup"
+
+
+def home_override() -> Path | None:
+    value = os.environ.get("FOLLOWUP_HOME")
+    return Path(value).expanduser() if value else None
+
+
+def config_dir() -> Path:
+    if (home := home_override()) is not None:
+        return home / "config"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP))
+
+
+def state_dir() -> Path:
+    if (home := home_override()) is not None:
+        return home / "state"
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir(APP))
+
+
+def cache_dir() -> Path:
+    if (home := home_override()) is not None:
+        return home / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP))
+
+
+def private_dir(path: Path) -> Path:
+    """Create a folder only its owner can enter (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (0600), atomically."""
+    private_dir(path.parent)
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings file (`config.toml`), with the embedded defaults filled in."""
+
+    name: str = ""
+    signature: str = ""
+    email: str = ""
+    phone: str = ""
+    timezone: str | None = None  # None: the record's (employer's) zone
+    country: str | None = None
+    subdivision: str | None = None
+    working_hours: tuple[str, str] = ("09:00", "17:00")
+    profile: str | None = None
+    offsets: dict[str, str] = field(default_factory=dict)
+    folder: Path | None = None
+    destinations: tuple[str, ...] = ()
+    exporters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    templates_dir: Path | None = None
+    source: Path | None = None
+
+
+def settings_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or settings_path()
+    if not path.exists():
+        return Settings(templates_dir=config_dir() / "templates")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: {error}") from None
+    you = data.get("you", {})
+    planning = data.get("planning", {})
+    hours = planning.get("working_hours", "09:00-17:00")
+    try:
+        start, end = (part.strip() for part in hours.split("-"))
+    except ValueError:
+        raise UserError(f"{path}: planning.working_hours: expected like 09:00-17:00") from None
+    folder = data.get("folder")
+    return Settings(
+        name=you.get("name", ""),
+        signature=you.get("signature", ""),
+        email=you.get("email", ""),
+        phone=you.get("phone", ""),
+        timezone=you.get("timezone"),
+        country=planning.get("country"),
+        subdivision=planning.get("subdivision"),
+        working_hours=(start, end),
+        profile=planning.get("profile"),
+        offsets=dict(planning.get("offsets", {})),
+        folder=Path(folder).expanduser() if folder else None,
+        destinations=tuple(data.get("destinations", ())),
+        exporters={k: dict(v) for k, v in data.get("exporters", {}).items()},
+        templates_dir=config_dir() / "templates",
+        source=path,
+    )
+
+
+# Secrets: the OS keyring when one works, else a 0600 file (with a warning).
+
+
+def _keyring() -> Any | None:
+    if os.environ.get("FOLLOWUP_NO_KEYRING") or home_override() is not None:
+        return None
+    try:
+        import keyring
+        from keyring.backends.fail import Keyring as FailKeyring
+    except ImportError:
+        return None
+    backend = keyring.get_keyring()
+    return None if isinstance(backend, FailKeyring) else keyring
+
+
+def _secrets_file() -> Path:
+    return config_dir() / "secrets.json"
+
+
+def _read_secrets_file() -> dict[str, str]:
+    path = _secrets_file()
+    if not path.exists():
+        return {}
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def store_secret(name: str, value: str) -> str:
+    """Store a secret; returns where it went, for the user's information."""
+    ring = _keyring()
+    if ring is not None:
+        ring.set_password(APP, name, value)
+        return "the system keyring"
+    secrets = _read_secrets_file()
+    secrets[name] = value
+    write_private(_secrets_file(), json.dumps(secrets, indent=2))
+    if home_override() is None:
+        print(
+            f"warning: no system keyring available; stored in {_secrets_file()} (mode 0600)",
+            file=sys.stderr,
+        )
+    return str(_secrets_file())
+
+
+def load_secret(name: str) -> str | None:
+    ring = _keyring()
+    if ring is not None:
+        value = ring.get_password(APP, name)
+        if value is not None:
+            return str(value)
+    return _read_secrets_file().get(name)
+
+
+def delete_secret(name: str) -> bool:
+    found = False
+    ring = _keyring()
+    if ring is not None:
+        with contextlib.suppress(Exception):
+            ring.delete_password(APP, name)
+            found = True
+    secrets = _read_secrets_file()
+    if name in secrets:
+        del secrets[name]
+        write_private(_secrets_file(), json.dumps(secrets, indent=2))
+        found = True
+    return found

@@ -1,0 +1,128 @@
+"""The exporter plugin API: what a destination implements to receive tasks.
+
+An exporter is a class registered under the entry-point group `followup.exporters`.
+The sync engine hands it batches of `Change`s and it reports one `Outcome` per change,
+as each one lands, so a run that dies half-way loses nothing already written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from followup.tasks import Task
+
+Action = Literal["create", "update", "cancel"]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRef:
+    """What the state store remembers about a task at one destination."""
+
+    remote_id: str | None
+    content_hash: str
+    sequence: int
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One write the sync engine asks for. `remote` is None for a first create."""
+
+    action: Action
+    task: Task
+    remote: RemoteRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one change: a remote id on success, an error message otherwise."""
+
+    change: Change
+    remote_id: str | None = None
+    error: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncedTask:
+    """A task as it now stands at a destination, with the bookkeeping a file needs."""
+
+    task: Task
+    remote: RemoteRef
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """An option an exporter accepts, from the settings file or the command line."""
+
+    name: str
+    help: str
+    default: Any = None
+    env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportContext:
+    """What the core gives every exporter: where it may keep files and how to talk."""
+
+    state_dir: Path
+    dry_run: bool = False
+    notices: list[str] = field(default_factory=list)
+
+    def notice(self, message: str) -> None:
+        """Tell the user something worth knowing once (shown after the run)."""
+        if message not in self.notices:
+            self.notices.append(message)
+
+
+class Exporter:
+    """Base class of every exporter. Subclasses set the class attributes and `apply`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    settings: ClassVar[Sequence[Setting]] = ()
+    secret: ClassVar[str | None] = None  # what it needs, e.g. "Todoist API token"
+    batch_size: ClassVar[int] = 100
+
+    def __init__(self, options: Mapping[str, Any], context: ExportContext) -> None:
+        self.options = dict(options)
+        self.context = context
+
+    @property
+    def target(self) -> str:
+        """Which place at the destination this run writes to (state is kept per target)."""
+        return "default"
+
+    def configured(self) -> tuple[bool, str]:
+        """Whether it can run now, and a short word on why not."""
+        return True, "ready"
+
+    def apply(self, changes: Sequence[Change]) -> Iterator[Outcome]:
+        """Carry out one batch; yield an outcome per change as soon as it is known."""
+        raise NotImplementedError
+
+    def publish(self, tasks: Iterable[SyncedTask]) -> None:  # noqa: B027 - optional hook
+        """After a run: every task now known at this target, for whole-file exporters."""
+
+    def describe(self, change: Change) -> str:
+        """The operation a dry run shows for a change."""
+        return f"{change.action} {change.task.key}"
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    @classmethod
+    def auth_command(cls) -> Any | None:
+        """A Click command mounted as `followup auth <name>`, for exporters with a secret."""
+        return None

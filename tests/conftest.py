@@ -1,0 +1,19 @@
+"""Shared fixtures: no test touches $HOME or reads the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def followup_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "followup-home"
+    monkeypatch.setenv("FOLLOWUP_HOME", str(home))
+    monkeypatch.setenv("FOLLOWUP_NO_KEYRING", "1")
+    for name in ("TODOIST_API_TOKEN", "FOLLOWUP_NOW", "FOLLOWUP_GOOGLE_API_URL",
+                 "FOLLOWUP_GOOGLE_TOKEN_URI", "FOLLOWUP_TODOIST_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
