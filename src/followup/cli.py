@@ -220,6 +220,105 @@ def completion(shell: str) -> None:
     click.echo(completer(cli, {}, "followup", "_FOLLOWUP_COMPLETE").source())
 
 
+def parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UserError(f"--set: expected NAME=VALUE, got {pair!r}")
+        options[name.strip()] = value
+    return options
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=RECORD_FILES)
+@click.option("--to", "destination", required=True, help="Exporter name: ics, google, todoist…")
+@click.option(
+    "-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
+    help="Where file exporters write (ics: one <record id>.ics per record).",
+)
+@click.option("--as", "component", type=click.Choice(["event", "todo"]), help="ics: VEVENT or VTODO.")
+@click.option("--set", "settings_pairs", multiple=True, metavar="NAME=VALUE",
+              help="Any exporter option, e.g. --set project='Job hunt'.")
+@PROFILE
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing anywhere.")
+@click.pass_context
+def export(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    destination: str,
+    output_dir: Path | None,
+    component: str | None,
+    settings_pairs: tuple[str, ...],
+    profile: str | None,
+    dry_run: bool,
+) -> None:
+    """Send the tasks of one or more records to a destination. Re-running after an
+    edit changes exactly what the edit implies; an unchanged re-run writes nothing.
+
+    \b
+    Example:
+      followup export samples/onsite-acme.yaml --to ics -o out
+      followup export acme.yaml --to todoist --dry-run
+    """
+    from followup.export import run_export
+
+    settings = load_settings()
+    planned = plan_all(ctx, load_records(files), settings, profile)
+    options = dict(settings.exporters.get(destination, {}))
+    options.update({k: v for k, v in (("output_dir", output_dir), ("component", component)) if v})
+    options.update(parse_options(settings_pairs))
+    report = run_export(planned, destination, options, dry_run=dry_run, echo=click.echo)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+def exporters() -> None:
+    """List the installed exporters, where each comes from, and whether it is configured.
+
+    \b
+    Example:
+      followup exporters
+    """
+    from followup.export import describe_exporters
+
+    for line in describe_exporters(load_settings()):
+        click.echo(line)
+
+
+class AuthGroup(click.Group):
+    """`followup auth <name>`: each exporter that needs a secret brings its own command."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from followup.plugins import discover
+
+        return sorted(discover())
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from followup.plugins import discover
+
+        plugin = discover().get(name)
+        if plugin is None:
+            return None
+        command = plugin.load().auth_command()
+        if command is None:
+            return click.Command(name, help=f"{name} needs no sign-in.", callback=lambda: None)
+        return command
+
+
+@cli.group(cls=AuthGroup)
+def auth() -> None:
+    """Sign in to a destination; the secret goes to the system keyring.
+
+    \b
+    Example:
+      followup auth todoist
+      followup auth google --no-browser
+      followup auth todoist --logout
+    """
+
+
 def main() -> None:
     cli(prog_name="followup")
 

@@ -179,11 +179,10 @@ def _task(
         key += f"/{person_slug(person.name)}"
 
     kind, channel = _kind_and_channel(rule, record)
-    start, late = _not_in_the_past(rule, context, when)
+    start, late = _not_in_the_past(rule, context, interview, when)
     due: datetime | date = start
     if rule.deadline and isinstance(start, datetime):
-        deadline = add_elapsed(context.interview_end(interview), Offset.parse(rule.deadline).hours)
-        due = max(deadline, start).astimezone(start.tzinfo)
+        due = max(_deadline(rule, context, interview), start).astimezone(start.tzinfo)
     contact_person = person or _contact_person(record)
     text, links = _body(rule, context, interview, person, kind)
     return Task(
@@ -223,19 +222,34 @@ def _kind_and_channel(rule: Rule, record: InterviewRecord) -> tuple[str, str]:
 
 
 def _not_in_the_past(
-    rule: Rule, context: _Context, when: datetime | date
+    rule: Rule, context: _Context, interview: Interview, when: datetime | date
 ) -> tuple[datetime | date, bool]:
-    """A task already overdue when the record was written moves to the next working slot."""
+    """Nothing starts before the record was written. Still within its deadline, a task
+    starts then; past its deadline, it moves to the next working slot and is marked late."""
     recorded = context.recorded
     if rule.condition == "before-interview":
         return when, False
     if isinstance(when, datetime):
         if when >= recorded:
             return when, False
+        if rule.deadline and recorded < _deadline(rule, context, interview):
+            return _round_up(recorded).astimezone(when.tzinfo), False
         zone = context.employer_zone if rule.employer_hours else context.own_zone
         return context.hours.next_slot(recorded.astimezone(zone), context.calendar), True
     today = recorded.astimezone(context.own_zone).date()
     return (when, False) if when >= today else (today, True)
+
+
+def _deadline(rule: Rule, context: _Context, interview: Interview) -> datetime:
+    assert rule.deadline is not None
+    return add_elapsed(context.interview_end(interview), Offset.parse(rule.deadline).hours)
+
+
+def _round_up(moment: datetime, minutes: int = 5) -> datetime:
+    """To the next whole five minutes, so a start taken from the clock looks hand-made."""
+    spare = timedelta(minutes=moment.minute % minutes, seconds=moment.second,
+                      microseconds=moment.microsecond)
+    return moment if not spare else add_elapsed(moment, timedelta(minutes=minutes) - spare)
 
 
 def _contact_person(record: InterviewRecord) -> Interviewer:

@@ -65,10 +65,15 @@ class Report:
     unchanged: int = 0
     failures: list[Outcome] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    publish_error: str | None = None  # a whole-file exporter could not write its files
 
     @property
     def failed(self) -> int:
         return len(self.failures)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.publish_error is None
 
     def count(self, outcome: Outcome) -> None:
         if not outcome.ok:
@@ -85,7 +90,8 @@ class Report:
             f"{self.created} created, {self.updated} updated, "
             f"{self.cancelled} cancelled, {self.unchanged} unchanged"
         )
-        return line + (f", {self.failed} failed" if self.failures else "")
+        line += f", {self.failed} failed" if self.failures else ""
+        return line + (f"; not written: {self.publish_error}" if self.publish_error else "")
 
 
 Progress = Callable[[int], None]
@@ -144,6 +150,9 @@ def sync(
         return report
     apply(planned.changes, exporter, store, report, progress)
     rows = store.rows(exporter.name, exporter.target, records)
-    exporter.publish(SyncedTask(row.task, row.remote) for row in rows if row.task is not None)
+    try:
+        exporter.publish([SyncedTask(row.task, row.remote) for row in rows if row.task])
+    except ExportFailed as error:
+        report.publish_error = str(error)
     report.notices.extend(exporter.context.notices)
     return report

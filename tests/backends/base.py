@@ -28,6 +28,9 @@ class Backend(Protocol):
     def remote_items(self) -> dict[str, RemoteItem]:
         """Every live (not cancelled, not deleted/completed) item at the destination, by task key."""
 
+    def live_count(self) -> int:
+        """How many live items the destination holds in all (duplicates would show here)."""
+
     def write_requests(self) -> int:
         """How many writes the destination has received so far (files written, POSTs, …)."""
 
@@ -36,3 +39,13 @@ class Backend(Protocol):
 
     def heal(self) -> None:
         """Stop failing."""
+
+
+def iso_start(value: object) -> str:
+    """How RemoteItem.start spells a task's start: the UTC instant, or the day."""
+    from datetime import UTC, date, datetime
+
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    assert isinstance(value, date)
+    return value.isoformat()

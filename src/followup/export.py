@@ -1,0 +1,114 @@
+"""One export run: build the exporter, sync the planned tasks, report what happened."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from followup.config import Settings, state_dir
+from followup.errors import ExportFailed, UserError
+from followup.exporter import Exporter, ExportContext
+from followup.plugins import discover, load_exporter
+from followup.record import InterviewRecord
+from followup.state import StateStore
+from followup.sync import Diff, Report, sync
+from followup.tasks import Task
+
+Echo = Callable[[str], None]
+
+
+def open_state() -> StateStore:
+    return StateStore(state_dir() / "state.db")
+
+
+def build_exporter(name: str, options: Mapping[str, Any], *, dry_run: bool) -> Exporter:
+    try:
+        exporter_class = load_exporter(name)
+    except UserError:
+        raise
+    except Exception as error:  # a broken plugin must not look like our bug
+        raise ExportFailed(f"the {name} exporter failed to load: {error}") from None
+    known = {setting.name for setting in exporter_class.settings}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UserError(
+            f"{name}: unknown option {unknown[0]!r} (it takes: {', '.join(sorted(known)) or '-'})"
+        )
+    return exporter_class(options, ExportContext(state_dir=state_dir(), dry_run=dry_run))
+
+
+def run_export(
+    planned: Sequence[tuple[InterviewRecord, list[Task]]],
+    destination: str,
+    options: Mapping[str, Any],
+    *,
+    dry_run: bool,
+    echo: Echo,
+) -> Report:
+    """Sync every planned task of these records to one destination and print a summary."""
+    exporter = build_exporter(destination, options, dry_run=dry_run)
+    tasks = [task for _, tasks in planned for task in tasks]
+    records = {record.id for record, _ in planned}
+
+    def show(diff: Diff) -> None:
+        if dry_run:
+            for change in diff.changes:
+                echo(f"would {exporter.describe(change)}")
+
+    store = open_state()
+    try:
+        with _progress(len(tasks)) as progress:
+            report = sync(
+                tasks, records, exporter, store, dry_run=dry_run, on_plan=show, progress=progress
+            )
+    finally:
+        store.close()
+        exporter.close()
+    for notice in report.notices:
+        echo(f"note: {notice}")
+    for failure in report.failures:
+        echo(f"failed: {failure.change.action} {failure.change.task.key}: {failure.error}")
+    prefix = "dry run, nothing written: would be " if dry_run else ""
+    echo(f"{destination}: {prefix}{report.summary()}")
+    if not report.ok:
+        echo("Run the same command again to retry; what already landed will not be repeated.")
+    return report
+
+
+class _progress:
+    """A progress bar on a terminal for long runs; silence otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        if self.total < 50 or not sys.stderr.isatty():
+            return None
+        import click
+
+        self.bar = click.progressbar(length=self.total, label="writing", file=sys.stderr)
+        self.bar.__enter__()
+        return self.bar.update  # type: ignore[no-any-return]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def describe_exporters(settings: Settings) -> list[str]:
+    """One line per installed exporter: name, origin, configured or why not."""
+    lines = []
+    for name, plugin in sorted(discover().items()):
+        try:
+            exporter_class = plugin.load()
+            exporter = exporter_class(
+                settings.exporters.get(name, {}), ExportContext(state_dir=state_dir())
+            )
+            ready, why = exporter.configured()
+            status = "configured" if ready else f"not configured: {why}"
+            lines.append(f"{name:<10} {status}  — {exporter_class.description}  [{plugin.origin}]")
+        except Exception as error:  # a broken plugin is a warning, not a crash
+            lines.append(f"{name:<10} warning: failed to load ({error})  [{plugin.origin}]")
+    return lines or ["no exporters installed"]
