@@ -13,7 +13,12 @@ def followup_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     home = tmp_path / "followup-home"
     monkeypatch.setenv("FOLLOWUP_HOME", str(home))
     monkeypatch.setenv("FOLLOWUP_NO_KEYRING", "1")
-    for name in ("TODOIST_API_TOKEN", "FOLLOWUP_NOW", "FOLLOWUP_GOOGLE_API_URL",
-                 "FOLLOWUP_GOOGLE_TOKEN_URI", "FOLLOWUP_TODOIST_API_URL"):
+    for name in (
+        "TODOIST_API_TOKEN",
+        "FOLLOWUP_NOW",
+        "FOLLOWUP_GOOGLE_API_URL",
+        "FOLLOWUP_GOOGLE_TOKEN_URI",
+        "FOLLOWUP_TODOIST_API_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield home

@@ -98,8 +98,11 @@ def test_edit_updates_exactly_what_it_implies(backend: Backend, store: StateStor
     assert (report.created, report.updated, report.cancelled) == (0, 1, 0)
     assert backend.write_requests() > writes
     assert_matches_plan(backend, tasks)
-    [row] = [r for r in store.rows(backend.make_exporter().name, backend.make_exporter().target)
-             if r.key.endswith("/thank-you/mei-lin")]
+    [row] = [
+        r
+        for r in store.rows(backend.make_exporter().name, backend.make_exporter().target)
+        if r.key.endswith("/thank-you/mei-lin")
+    ]
     assert row.remote.sequence == 1
 
 

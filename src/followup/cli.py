@@ -6,9 +6,8 @@ them, so `followup --help` starts about as fast as Click itself.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,7 +149,7 @@ def draft(ctx: click.Context, file: Path, interviewer: str | None) -> None:
       followup draft samples/onsite-acme.yaml --interviewer "Raj Patel"
     """
     settings = load_settings()
-    [(record, tasks)] = plan_all(ctx, load_records([file]), settings, None)
+    [(_, tasks)] = plan_all(ctx, load_records([file]), settings, None)
     chosen = [task for task in tasks if task.kind in ("email", "call", "mail")]
     if interviewer:
         wanted = interviewer.casefold()
@@ -220,6 +219,173 @@ def completion(shell: str) -> None:
     click.echo(completer(cli, {}, "followup", "_FOLLOWUP_COMPLETE").source())
 
 
+@cli.command()
+@click.option("--company", help="Employer, e.g. 'Acme Corp'.")
+@click.option("--role", help="The role, e.g. 'Senior Backend Engineer'.")
+@click.option("--timezone", "zone", help="The employer's time zone, e.g. America/New_York.")
+@click.option("--at", "at", help="Interview start, local time: '2026-11-20 14:00'.")
+@click.option("--duration", default="60m", show_default=True, help="30m, 90m, 2h…")
+@click.option(
+    "--kind", type=click.Choice(["phone", "video", "onsite"]), default="video", show_default=True
+)
+@click.option(
+    "--interviewer",
+    "interviewers",
+    multiple=True,
+    metavar="'NAME <EMAIL>: TOPIC; TOPIC'",
+    help="Repeat for each interviewer.",
+)
+@click.option("--decision-by", help="When they said they would decide (YYYY-MM-DD).")
+@click.option("--may-call/--no-may-call", default=None, help="They said you may call then.")
+@click.option(
+    "--channel",
+    type=click.Choice(["email", "phone", "mail", "in-person"]),
+    help="How they reach you.",
+)
+@click.option("--contact-email", help="Who to write to about the decision.")
+@click.option("--contact-phone", help="Who to call about the decision.")
+@click.option("--do-not-contact", is_flag=True, help="They asked candidates not to chase.")
+@click.option("--style", type=click.Choice(["formal", "casual"]))
+@click.option("--industry", help="e.g. sales (selects a brisker cadence).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write (default: ./<id>.yaml).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--dry-run", is_flag=True, help="Print the record instead of writing it.")
+@click.pass_context
+def new(ctx: click.Context, **given: Any) -> None:
+    """Write a new interview record, asking for whatever the flags leave out.
+
+    \b
+    Example:
+      followup new --company "Acme Corp" --role "Backend Engineer" \\
+        --timezone America/New_York --at "2026-11-20 14:00" \\
+        --interviewer "Jane Doe <jane@acme.example>: billing; on-call" \\
+        --decision-by 2026-12-01
+    """
+    from followup.record import dump_record, parse_interviewer, record_from_data, record_id_for
+
+    settings = load_settings()
+    now = current_time(ctx)
+    company = given["company"] or click.prompt("Company")
+    role = given["role"] or click.prompt("Role")
+    zone = given["zone"] or click.prompt(
+        "Employer's time zone", default=settings.timezone or _local_zone_name()
+    )
+    at_text = given["at"] or click.prompt("Interview start (local time, YYYY-MM-DD HH:MM)")
+    try:
+        at = datetime.fromisoformat(at_text.strip())
+    except ValueError:
+        raise UserError(f"--at: not a date-time like 2026-11-20 14:00: {at_text!r}") from None
+    people_text = list(given["interviewers"])
+    if not people_text:
+        while True:
+            entry = click.prompt(
+                "Interviewer ('Name <email>: topic; topic', empty to finish)",
+                default="",
+                show_default=False,
+            )
+            if not entry:
+                break
+            people_text.append(entry)
+    try:
+        people = [parse_interviewer(text) for text in people_text]
+    except ValueError as error:
+        raise UserError(f"--interviewer: {error}") from None
+    interactive = not given["interviewers"]
+    decision_by = given["decision_by"]
+    if decision_by is None and interactive:
+        decision_by = (
+            click.prompt(
+                "Decision expected by (YYYY-MM-DD, empty if unknown)",
+                default="",
+                show_default=False,
+            )
+            or None
+        )
+    if decision_by:
+        try:
+            decision_by = date.fromisoformat(decision_by.strip())
+        except ValueError:
+            raise UserError(f"--decision-by: not a date like 2026-12-01: {decision_by!r}") from None
+    channel = given["channel"] or (
+        click.prompt(
+            "How do they reach you",
+            default="email",
+            type=click.Choice(["email", "phone", "mail", "in-person"]),
+        )
+        if interactive
+        else "email"
+    )
+    data: dict[str, Any] = {
+        "id": record_id_for(company, role, at),
+        "company": company,
+        "role": role,
+        "timezone": zone,
+        "recorded_at": now.astimezone(_zone(zone)).strftime("%Y-%m-%d %H:%M"),
+        "interviews": [
+            {
+                "at": at.strftime("%Y-%m-%d %H:%M"),
+                "duration": given["duration"],
+                "kind": given["kind"],
+                "interviewers": people,
+            }
+        ],
+        "decision": {"expected_by": decision_by, "may_call": bool(given["may_call"])},
+        "contact": {
+            "channel": channel,
+            "email": given["contact_email"],
+            "phone": given["contact_phone"],
+            "do_not_contact": given["do_not_contact"],
+        },
+        "style": given["style"],
+        "industry": given["industry"],
+        "status": "waiting",
+    }
+    data = _without_empty(data)
+    target = given["output"] or Path(f"{data['id']}.yaml")
+    record_from_data(target, data)  # the same checks as every record, before anything is written
+    text = dump_record(data)
+    if given["dry_run"]:
+        click.echo(text, nl=False)
+        return
+    if target.exists() and not given["force"]:
+        raise UserError(f"{target}: already exists (use --force to overwrite)")
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}; next: followup plan {target}")
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(f"--timezone: unknown time zone {name!r}") from None
+
+
+def _local_zone_name() -> str:
+    """The system's zone name (from /etc/localtime), or UTC when it cannot be told."""
+    link = Path("/etc/localtime")
+    if link.is_symlink():
+        parts = link.resolve().parts
+        if "zoneinfo" in parts:
+            return "/".join(parts[parts.index("zoneinfo") + 1 :])
+    return "UTC"
+
+
+def _without_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _without_empty(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, {}, [], False) or k == "may_call"}
+    if isinstance(value, list):
+        return [_without_empty(item) for item in value]
+    return value
+
+
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:
     options = {}
     for pair in pairs:
@@ -234,12 +400,21 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
 @click.argument("files", nargs=-1, required=True, type=RECORD_FILES)
 @click.option("--to", "destination", required=True, help="Exporter name: ics, google, todoist…")
 @click.option(
-    "-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
+    "-o",
+    "--output-dir",
+    type=click.Path(path_type=Path, file_okay=False),
     help="Where file exporters write (ics: one <record id>.ics per record).",
 )
-@click.option("--as", "component", type=click.Choice(["event", "todo"]), help="ics: VEVENT or VTODO.")
-@click.option("--set", "settings_pairs", multiple=True, metavar="NAME=VALUE",
-              help="Any exporter option, e.g. --set project='Job hunt'.")
+@click.option(
+    "--as", "component", type=click.Choice(["event", "todo"]), help="ics: VEVENT or VTODO."
+)
+@click.option(
+    "--set",
+    "settings_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Any exporter option, e.g. --set project='Job hunt'.",
+)
 @PROFILE
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing anywhere.")
 @click.pass_context
@@ -324,4 +499,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,7 +8,7 @@ from typing import Any
 
 from followup.config import Settings, state_dir
 from followup.errors import ExportFailed, UserError
-from followup.exporter import Exporter, ExportContext
+from followup.exporter import ExportContext, Exporter
 from followup.plugins import discover, load_exporter
 from followup.record import InterviewRecord
 from followup.state import StateStore
@@ -90,7 +90,7 @@ class _progress:
 
         self.bar = click.progressbar(length=self.total, label="writing", file=sys.stderr)
         self.bar.__enter__()
-        return self.bar.update  # type: ignore[no-any-return]
+        return self.bar.update
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

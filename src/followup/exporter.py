@@ -112,14 +112,14 @@ class Exporter:
         """Carry out one batch; yield an outcome per change as soon as it is known."""
         raise NotImplementedError
 
-    def publish(self, tasks: Iterable[SyncedTask]) -> None:  # noqa: B027 - optional hook
+    def publish(self, tasks: Iterable[SyncedTask]) -> None:
         """After a run: every task now known at this target, for whole-file exporters."""
 
     def describe(self, change: Change) -> str:
         """The operation a dry run shows for a change."""
         return f"{change.action} {change.task.key}"
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections."""
 
     @classmethod

@@ -247,8 +247,9 @@ def _deadline(rule: Rule, context: _Context, interview: Interview) -> datetime:
 
 def _round_up(moment: datetime, minutes: int = 5) -> datetime:
     """To the next whole five minutes, so a start taken from the clock looks hand-made."""
-    spare = timedelta(minutes=moment.minute % minutes, seconds=moment.second,
-                      microseconds=moment.microsecond)
+    spare = timedelta(
+        minutes=moment.minute % minutes, seconds=moment.second, microseconds=moment.microsecond
+    )
     return moment if not spare else add_elapsed(moment, timedelta(minutes=minutes) - spare)
 
 
@@ -308,7 +309,9 @@ def _body(
     if rule.kind == "email" or kind == "call":
         email = to.email or (record.contact.email if person is None else None)
         phone = to.phone or (record.contact.phone if person is None else None)
-        link = drafts.tel(phone) if kind == "call" else drafts.mailto(email, draft.subject, draft.text)
+        link = (
+            drafts.tel(phone) if kind == "call" else drafts.mailto(email, draft.subject, draft.text)
+        )
         if link:
             links.append(link)
     text = f"Subject: {draft.subject}\n\n{draft.text}" if draft.subject else draft.text

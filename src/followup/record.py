@@ -24,9 +24,8 @@ RECORD_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
 Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
 LongText = Annotated[str, Meta(max_length=MAX_TEXT * 5)]
-RecordId = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
-Duration = Annotated[str, Meta(pattern=r"^\d{1,3}(m|min|h)$")]
-Offset = Annotated[str, Meta(pattern=r"^-?\d{1,3}(bd|d|h)$")]
+RECORD_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
+DURATION = re.compile(r"(\d{1,3})(m|min|h)")
 Status = Literal["waiting", "heard-back", "offer", "rejected", "withdrawn"]
 Channel = Literal["email", "phone", "mail", "in-person"]
 
@@ -46,14 +45,16 @@ class Interviewer(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True)
 
 class Interview(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     at: LocalTime
-    duration: Duration = "60m"
+    duration: str = "60m"
     kind: Literal["phone", "video", "onsite"] = "video"
     interviewers: Annotated[tuple[Interviewer, ...], Meta(min_length=1)]
 
     @property
     def minutes(self) -> int:
-        number = int(re.match(r"\d+", self.duration).group())  # type: ignore[union-attr]
-        return number * 60 if self.duration.endswith("h") else number
+        match = DURATION.fullmatch(self.duration.strip())
+        if not match:
+            return 0
+        return int(match.group(1)) * (60 if match.group(2) == "h" else 1)
 
 
 class Decision(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -70,7 +71,7 @@ class Contact(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
 
 
 class InterviewRecord(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
-    id: RecordId
+    id: Text
     company: Text
     role: Text
     timezone: Text
@@ -80,7 +81,7 @@ class InterviewRecord(Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
     style: Literal["formal", "casual"] | None = None
     industry: Text | None = None
     profile: Literal["standard", "assertive", "patient"] | None = None
-    offsets: dict[str, Offset] = {}
+    offsets: dict[str, str] = {}
     country: Text | None = None
     forgot_to_mention: tuple[Text, ...] = ()
     recorded_at: LocalTime | None = None  # when this was written; pins late/ask-timeline logic
@@ -104,7 +105,9 @@ class InterviewRecord(Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
 def _decode_custom(kind: type, value: Any) -> Any:
     if kind is LocalTime:
         if isinstance(value, datetime):
-            return LocalTime.fromisoformat(value.replace(tzinfo=None).isoformat())
+            if value.tzinfo is not None:
+                raise ValueError("write the local time without an offset (the zone is `timezone`)")
+            return LocalTime.fromisoformat(value.isoformat())
         if isinstance(value, str):
             try:
                 parsed = datetime.fromisoformat(value.strip())
@@ -144,13 +147,18 @@ def parse_text(path: Path, text: str) -> Any:
             import yaml
 
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+            return yaml.load(text, Loader=loader)
         if suffix == ".toml":
             return tomllib.loads(text)
         if suffix == ".json":
             return json.loads(text)
     except Exception as error:  # each parser has its own error type; all mean bad syntax
-        problem = " ".join(str(error).split())
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) if mark else None
+        if mark is not None and problem:
+            problem = f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+        else:
+            problem = " ".join(str(error).split())
         raise RecordError(str(path), None, f"not valid {suffix[1:].upper()}: {problem}") from None
     raise RecordError(str(path), None, "unknown format (use .yaml, .toml or .json)")
 
@@ -192,20 +200,33 @@ def _split_msgspec_error(message: str) -> tuple[str | None, str]:
         field = f"{field}.{name}" if field else name
         problem = "required"
     problem = problem.replace("`", "")
+    problem = FRIENDLIER.get(problem, problem)
     return field, problem[:1].lower() + problem[1:]
+
+
+FRIENDLIER = {
+    "Invalid RFC3339 encoded date": "not a date like 2026-12-01",
+    "Expected `str` of length >= 1".replace("`", ""): "must not be empty",
+    "Expected array of length >= 1": "needs at least one entry",
+}
 
 
 def _semantic_problems(record: InterviewRecord) -> list[tuple[str, str]]:
     """What types cannot say: zones, order of dates, duplicates, the offsets' rule names."""
+    from followup.calendar_math import Offset
     from followup.playbook import RULE_IDS
 
     problems = []
+    if not RECORD_ID.fullmatch(record.id):
+        problems.append(("id", "use lowercase letters, digits and dashes (up to 80)"))
     try:
         ZoneInfo(record.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(("timezone", f"unknown time zone {record.timezone!r}"))
     for index, interview in enumerate(record.interviews):
-        if interview.minutes <= 0:
+        if not DURATION.fullmatch(interview.duration.strip()):
+            problems.append((f"interviews[{index}].duration", "not a duration like 30m or 2h"))
+        elif interview.minutes <= 0:
             problems.append((f"interviews[{index}].duration", "must be longer than zero"))
         seen: set[str] = set()
         for person, interviewer in enumerate(interview.interviewers):
@@ -222,9 +243,14 @@ def _semantic_problems(record: InterviewRecord) -> list[tuple[str, str]]:
         problems.append(("decision.expected_by", "is before the first interview"))
     if expected is not None and expected > first.date() + timedelta(days=366):
         problems.append(("decision.expected_by", "is more than a year after the interview"))
-    for name in record.offsets:
+    for name, text in record.offsets.items():
         if name not in RULE_IDS:
             problems.append((f"offsets.{name}", f"no rule named {name!r}"))
+            continue
+        try:
+            Offset.parse(text)
+        except ValueError as error:
+            problems.append((f"offsets.{name}", str(error)))
     return problems
 
 
@@ -253,3 +279,30 @@ def find_records(folder: Path) -> list[Path]:
         and not path.name.startswith(".")
         and path.name != "config.toml"
     )
+
+
+def record_id_for(company: str, role: str, at: datetime) -> str:
+    """A stable id from what the record is about: `acme-corp-backend-engineer-2026-11`."""
+    return f"{slugify(company)[:30]}-{slugify(role)[:30]}-{at:%Y-%m}".strip("-")
+
+
+def parse_interviewer(text: str) -> dict[str, Any]:
+    """`Jane Doe <jane@acme.example>: billing; on-call` -> an interviewer mapping."""
+    match = re.fullmatch(r"\s*([^<:]+?)\s*(?:<([^>]*)>)?\s*(?::(.*))?", text)
+    if not match or not match.group(1).strip():
+        raise ValueError(f"not like 'Name <email>: topic; topic': {text!r}")
+    person: dict[str, Any] = {"name": match.group(1).strip()}
+    if match.group(2):
+        person["email"] = match.group(2).strip()
+    topics = [t.strip() for t in (match.group(3) or "").split(";") if t.strip()]
+    if topics:
+        person["topics"] = topics
+    return person
+
+
+def dump_record(data: dict[str, Any]) -> str:
+    """YAML for a new record, fields in the documented order."""
+    import yaml
+
+    header = "# Interview record for followup; check it with `followup validate`.\n"
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -170,7 +170,7 @@ class StateStore:
             )
 
 
-def _to_state_row(row: tuple) -> StateRow:  # type: ignore[type-arg]
+def _to_state_row(row: tuple) -> StateRow:
     key, record, remote_id, content_hash, sequence, status, created, updated, task, extra = row
     remote = RemoteRef(
         remote_id=remote_id,

@@ -26,9 +26,8 @@ def render_timeline(record: InterviewRecord, tasks: list[Task], now: datetime) -
         elif _is_past(task, now):
             marks.append("past")
         people = ", ".join(task.people) or "-"
-        line = (
-            f"  {when_text(task):<26} {task.title:<{width}}  {people:<14} {task.channel:<6}"
-            + (f"  ({'; '.join(marks)})" if marks else "")
+        line = f"  {when_text(task):<26} {task.title:<{width}}  {people:<14} {task.channel:<6}" + (
+            f"  ({'; '.join(marks)})" if marks else ""
         )
         lines.append(line.rstrip())
     if not tasks:

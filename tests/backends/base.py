@@ -26,7 +26,7 @@ class Backend(Protocol):
         """A fresh exporter instance, as a new `followup export` process would build."""
 
     def remote_items(self) -> dict[str, RemoteItem]:
-        """Every live (not cancelled, not deleted/completed) item at the destination, by task key."""
+        """Every live (not cancelled, deleted or completed) item there, by task key."""
 
     def live_count(self) -> int:
         """How many live items the destination holds in all (duplicates would show here)."""

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from backends.base import RemoteItem
-
 from followup.errors import ExportFailed
-from followup.exporter import Change, Exporter, ExportContext, Outcome
+from followup.exporter import Change, ExportContext, Exporter, Outcome
 
 
 class MemoryRemote:
@@ -47,7 +46,11 @@ class MemoryExporter(Exporter):
                 if change.action == "update" and change.remote
                 else f"m{next(self.remote.ids)}"
             )
-            self.remote.items[remote_id] = {"key": task.key, "title": task.title, "start": task.start}
+            self.remote.items[remote_id] = {
+                "key": task.key,
+                "title": task.title,
+                "start": task.start,
+            }
             yield Outcome(change, remote_id=remote_id)
 
 
