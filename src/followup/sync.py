@@ -147,6 +147,8 @@ def sync(
     if on_plan:
         on_plan(planned)
     if dry_run:
+        for change in planned.changes:
+            report.count(Outcome(change))  # what would happen, for the summary line
         return report
     apply(planned.changes, exporter, store, report, progress)
     rows = store.rows(exporter.name, exporter.target, records)
