@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	FOLLOWUP_HOME=$(CURDIR)/out/home $(BIN)/followup --now $(NOW) plan samples/onsite-acme.yaml
-	FOLLOWUP_HOME=$(CURDIR)/out/home $(BIN)/followup --now $(NOW) export samples/*.yaml --to ics -o out
+	FOLLOWUP_HOME=$(CURDIR)/out/home $(BIN)/followup --now $(NOW) export samples/*.yaml samples/recruiter-initech.toml --to ics -o out
 	@echo "Calendar files are in $(CURDIR)/out/ (open one with your calendar app)."
 
 test: $(VENV)/.installed-test
