@@ -46,7 +46,8 @@ def render(name: str, fields: dict[str, str], templates_dir: Path | None) -> Dra
                 raise UserError(f"{path}: unknown placeholder {{{placeholder}}}")
         if names and not any(fields[p] for p in names) and not PLACEHOLDER.sub("", line).strip():
             continue  # an optional sentence with nothing to say
-        lines.append(PLACEHOLDER.sub(lambda match: fields[match.group(1)], line))
+        filled = PLACEHOLDER.sub(lambda match: fields[match.group(1)], line)
+        lines.append(re.sub(r"(?<=\S) {2,}", " ", filled).rstrip())  # gaps of empty sentences
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     subject = None
     if text.startswith("Subject: "):
