@@ -1,0 +1,96 @@
+"""Tasks as Google Calendar v3 event resources: pure functions, no SDK, no network."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from followup.tasks import Task
+
+# Google's palette (colors.get "event"): one colour per kind so the calendar reads at a glance.
+KIND_COLOURS = {
+    "email": "9",  # Blueberry
+    "call": "10",  # Basil
+    "mail": "5",  # Banana
+    "prep": "6",  # Tangerine
+    "reflect": "8",  # Graphite
+}
+REMINDER_METHODS = ("popup", "email")
+MAX_REMINDERS = 5
+MAX_REMINDER_MINUTES = 40320  # four weeks: the API's upper bound
+MAX_SUMMARY = 1000
+KEY_PROPERTY = "followupKey"
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def event_id(key: str) -> str:
+    """The event id for a task key: base32hex (a–v, 0–9) of its SHA-256, 52 characters."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return base64.b32hexencode(digest).decode("ascii").rstrip("=").lower()
+
+
+def parse_reminder_methods(text: str | None) -> tuple[str, ...]:
+    """`popup`, `email` or both (comma-separated); unknown names are a usage error."""
+    names = tuple(dict.fromkeys(part.strip().lower() for part in (text or "popup").split(",")))
+    unknown = [name for name in names if name not in REMINDER_METHODS]
+    if unknown or not names:
+        raise ValueError(f"reminders: expected popup, email or popup,email, got {text!r}")
+    return names
+
+
+def event_body(task: Task, reminder_methods: tuple[str, ...] = ("popup",)) -> dict[str, Any]:
+    """The full event resource for `task` (insert and update send the same body)."""
+    body: dict[str, Any] = {
+        "id": event_id(task.key),
+        "status": "confirmed",
+        "summary": _summary(task),
+        "description": _description(task),
+        "start": _when(task.start, task.timezone),
+        "end": _when(task.end, task.timezone),
+        "colorId": KIND_COLOURS.get(task.kind, "1"),
+        "reminders": _reminders(task.reminder_minutes, reminder_methods),
+        "extendedProperties": {"private": {KEY_PROPERTY: task.key, "followupRecord": task.record}},
+    }
+    if task.all_day:
+        body["transparency"] = "transparent"  # a day-long to-do should not mark the day busy
+    return body
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+def _summary(task: Task) -> str:
+    summary = _clean(task.title).replace("\n", " ").strip() or task.rule
+    if len(summary) > MAX_SUMMARY:
+        summary = summary[: MAX_SUMMARY - 1] + "…"
+    return summary
+
+
+def _description(task: Task) -> str:
+    parts = [_clean(task.body).strip()]
+    links = [link for link in task.links if link not in task.body]
+    if links:
+        parts.append("\n".join(_clean(link) for link in links))
+    parts.append(f"{_clean(task.application)}\n(followup: {task.key})")
+    return "\n\n".join(part for part in parts if part)
+
+
+def _when(value: datetime | date, zone: str | None) -> dict[str, str]:
+    if not isinstance(value, datetime):
+        return {"date": value.isoformat()}
+    if zone is None:  # a bare offset has no zone name: state the instant in UTC
+        return {"dateTime": value.astimezone(UTC).isoformat(), "timeZone": "UTC"}
+    return {"dateTime": value.isoformat(), "timeZone": zone}
+
+
+def _reminders(minutes: int | None, methods: tuple[str, ...]) -> dict[str, Any]:
+    if minutes is None:
+        return {"useDefault": False, "overrides": []}
+    minutes = max(0, min(minutes, MAX_REMINDER_MINUTES))
+    overrides = [{"method": method, "minutes": minutes} for method in methods]
+    return {"useDefault": False, "overrides": overrides[:MAX_REMINDERS]}

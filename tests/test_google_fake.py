@@ -1,0 +1,184 @@
+"""The fake Google Calendar behaves like the service, as seen through the real SDK."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from backends.google import GoogleBackend, backend, make_task
+from fakes.google_server import SchemaValidator, load_discovery
+from followup_google.auth import SCOPE_APP_CREATED, SCOPE_EVENTS
+from followup_google.events import event_body
+from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest
+
+
+@pytest.fixture
+def google(tmp_path: Path) -> Iterator[GoogleBackend]:
+    with backend(tmp_path) as b:
+        yield b
+
+
+def _service(google: GoogleBackend) -> Any:
+    return google.make_exporter()._api()
+
+
+def _calendar(service: Any) -> str:
+    return str(service.calendars().insert(body={"summary": "Test"}).execute()["id"])
+
+
+def _status(error: HttpError) -> tuple[int, str]:
+    details = json.loads(error.content)["error"]
+    return error.resp.status, details["errors"][0]["reason"] + ": " + details["message"]
+
+
+def _valid_body() -> dict[str, Any]:
+    return event_body(make_task("acme", "thank-you", 0), ("popup", "email"))
+
+
+def _bad_bodies() -> dict[str, tuple[dict[str, Any], str]]:
+    body = _valid_body
+    return {
+        "unknown field": ({**body(), "remindMe": True}, "unknown field"),
+        "unknown nested field": (
+            {**body(), "start": {**body()["start"], "zone": "UTC"}},
+            "start.zone: unknown field",
+        ),
+        "wrong type": ({**body(), "summary": 42}, "expected a string"),
+        "wrong nested type": (
+            {**body(), "reminders": {"useDefault": "no", "overrides": []}},
+            "expected a boolean",
+        ),
+        "bad enum": ({**body(), "status": "done"}, "'done' is not one of"),
+        "bad reminder method": (
+            {
+                **body(),
+                "reminders": {"useDefault": False, "overrides": [{"method": "sms", "minutes": 5}]},
+            },
+            "'sms' is not one of",
+        ),
+        "bad date-time": (
+            {**body(), "start": {"dateTime": "tomorrow", "timeZone": "UTC"}},
+            "not an RFC 3339 date-time",
+        ),
+        "end before start": (
+            {**body(), "end": {"dateTime": "2026-11-01T09:00:00-04:00", "timeZone": "UTC"}},
+            "timeRangeEmpty",
+        ),
+        "six reminders": (
+            {
+                **body(),
+                "reminders": {
+                    "useDefault": False,
+                    "overrides": [{"method": "popup", "minutes": m} for m in range(6)],
+                },
+            },
+            "cannotUseMoreThanFiveReminders",
+        ),
+        "missing end": ({k: v for k, v in body().items() if k != "end"}, "end: required"),
+        "bad id": ({**body(), "id": "Not_Base32hex"}, "Invalid resource id"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_bad_bodies()))
+def test_bad_event_bodies_are_rejected(google: GoogleBackend, case: str) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    body, expected = _bad_bodies()[case]
+    with pytest.raises(HttpError) as caught:
+        service.events().insert(calendarId=calendar, body=body).execute()
+    status, message = _status(caught.value)
+    assert status == 400
+    assert expected in message
+    assert google.fake.live_events() == []
+
+
+def test_the_exporters_bodies_validate() -> None:
+    validator = SchemaValidator(load_discovery())
+    assert validator.errors(_valid_body(), "Event") == []
+    all_day = event_body(make_task("acme", "check-in", 3))
+    assert validator.errors(all_day, "Event") == []
+
+
+def test_a_duplicate_id_is_409_even_once_deleted(google: GoogleBackend) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    body = _valid_body()
+    service.events().insert(calendarId=calendar, body=body).execute()
+    service.events().delete(calendarId=calendar, eventId=body["id"]).execute()
+    kept = service.events().get(calendarId=calendar, eventId=body["id"]).execute()
+    assert kept["status"] == "cancelled"
+    with pytest.raises(HttpError) as caught:
+        service.events().insert(calendarId=calendar, body=body).execute()
+    assert _status(caught.value)[0] == 409
+    with pytest.raises(HttpError) as again:
+        service.events().delete(calendarId=calendar, eventId=body["id"]).execute()
+    assert _status(again.value)[0] == 410
+
+
+def test_events_list_pages_and_hides_cancelled(google: GoogleBackend) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    ids = []
+    for index in range(7):
+        body = event_body(make_task("acme", f"rule-{index}", index))
+        ids.append(body["id"])
+        service.events().insert(calendarId=calendar, body=body).execute()
+    service.events().delete(calendarId=calendar, eventId=ids[0]).execute()
+    seen, pages, token = [], 0, None
+    while True:
+        page = service.events().list(calendarId=calendar, maxResults=3, pageToken=token).execute()
+        pages += 1
+        seen += [event["id"] for event in page["items"]]
+        token = page.get("nextPageToken")
+        if not token:
+            break
+    assert pages == 2 and sorted(seen) == sorted(ids[1:])
+    deleted = service.events().list(calendarId=calendar, showDeleted=True).execute()
+    assert len(deleted["items"]) == 7
+
+
+def test_batches_hold_at_most_50_calls(google: GoogleBackend) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    batch = BatchHttpRequest(batch_uri=google.fake.url + "batch/calendar/v3")
+    for index in range(51):
+        body = event_body(make_task("acme", f"rule-{index}", index))
+        batch.add(service.events().insert(calendarId=calendar, body=body))
+    with pytest.raises(HttpError) as caught:
+        batch.execute()
+    assert caught.value.resp.status == 400
+    assert google.fake.live_events() == []
+
+
+def test_app_created_scope_cannot_reach_other_calendars(google: GoogleBackend) -> None:
+    service = _service(google)
+    with pytest.raises(HttpError) as caught:
+        service.events().insert(calendarId="primary", body=_valid_body()).execute()
+    assert caught.value.resp.status == 404
+
+
+def test_a_token_without_a_calendar_scope_is_refused(google: GoogleBackend) -> None:
+    from followup.config import store_secret
+
+    grant = google.fake.grant(["https://www.googleapis.com/auth/calendar.readonly"])
+    store_secret("google", json.dumps(grant))
+    exporter = google.make_exporter(calendar="primary")
+    exporter._grant = {**grant, "scopes": [SCOPE_EVENTS]}  # skip the local scope check
+    service = exporter._api()
+    with pytest.raises(HttpError) as caught:
+        service.events().insert(calendarId="primary", body=_valid_body()).execute()
+    assert _status(caught.value)[0] == 403
+    assert SCOPE_APP_CREATED not in grant["scopes"]
+
+
+def test_refresh_with_a_revoked_grant_is_invalid_grant(google: GoogleBackend) -> None:
+    from google.auth.exceptions import RefreshError
+
+    google.fake.revoke_all()
+    service = _service(google)
+    with pytest.raises(RefreshError, match="invalid_grant"):
+        _calendar(service)
