@@ -476,7 +476,11 @@ class AuthGroup(click.Group):
         plugin = discover().get(name)
         if plugin is None:
             return None
-        command = plugin.load().auth_command()
+        try:
+            command = plugin.load().auth_command()
+        except Exception as error:  # a broken plugin is a warning; the others keep working
+            click.echo(f"warning: the {name} exporter failed to load: {error}", err=True)
+            return None
         if command is None:
             return click.Command(name, help=f"{name} needs no sign-in.", callback=lambda: None)
         return command
