@@ -1,0 +1,131 @@
+"""A Task as Todoist API v1 sync-command arguments. Pure: no network, no clock.
+
+Limits are Todoist's own: content ≤ 500 characters, description ≤ 16383, project names
+≤ 120, section names ≤ 2048, label names ≤ 60. Longer text is cut with a marker, never
+refused, and control characters never reach the API.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from followup.exporter import Change
+from followup.tasks import Task
+
+MAX_COMMANDS = 100  # per /sync request
+CONTENT_LIMIT = 500
+DESCRIPTION_LIMIT = 16383
+PROJECT_NAME_LIMIT = 120
+SECTION_NAME_LIMIT = 2048
+LABEL_LIMIT = 60
+ELLIPSIS = "…"
+DESCRIPTION_CUT = "\n\n… (cut to fit Todoist; the full draft is in `followup plan`)"
+KEY_PREFIX = "followup: "  # last description line: which follow-up this task is
+BASE_LABEL = "followup"
+
+# Command uuids are uuid5 names under this namespace, so a retried command repeats its uuid.
+_NAMESPACE = uuid.UUID("3f1c2a9e-6b1d-4c55-9a57-6f0d3c9b1e42")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_SPACE = re.compile(r"\s+")
+
+
+def one_line(text: str) -> str:
+    """Text for a single-line field: no control characters or line breaks."""
+    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def clip(text: str, limit: int, marker: str = ELLIPSIS) -> str:
+    """`text` cut to `limit` characters, ending with `marker` when it was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(marker)].rstrip() + marker
+
+
+def content(task: Task) -> str:
+    return clip(one_line(task.title) or task.key, CONTENT_LIMIT)
+
+
+def description(task: Task) -> str:
+    """The draft (with its mailto:/tel: links), then a last line naming the task's key."""
+    footer = clip(KEY_PREFIX + one_line(task.key), 1000)
+    body = _CONTROL.sub("", task.body.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    room = DESCRIPTION_LIMIT - len(footer) - 2
+    return f"{clip(body, room, DESCRIPTION_CUT)}\n\n{footer}" if body else footer
+
+
+def key_of(description_text: str) -> str | None:
+    """The task key a description written by `description` carries."""
+    last = description_text.rpartition("\n")[2]
+    return last.removeprefix(KEY_PREFIX) if last.startswith(KEY_PREFIX) else None
+
+
+def section_name(task: Task) -> str:
+    return clip(one_line(task.application) or task.record, SECTION_NAME_LIMIT)
+
+
+def project_name(setting: str) -> str:
+    return clip(one_line(setting), PROJECT_NAME_LIMIT) or "Job search"
+
+
+def priority(task: Task) -> int:
+    """Todoist counts the other way round: its 4 is the UI's P1, the most urgent."""
+    return min(4, max(1, 5 - task.priority))
+
+
+def labels(task: Task) -> list[str]:
+    names = [BASE_LABEL, *task.labels]
+    cleaned = (clip(one_line(name), LABEL_LIMIT, "") for name in names)
+    return list(dict.fromkeys(name for name in cleaned if name))
+
+
+def due(task: Task) -> dict[str, str]:
+    """A fixed-timezone due (UTC instant + zone) so it shows at the intended local time.
+
+    The task's start is the moment to act, so it is Todoist's due (its time block starts
+    there and the reminder counts back from it); all-day items are plain dates.
+    """
+    if not isinstance(task.start, datetime):
+        return {"date": task.start.isoformat()}
+    instant = task.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"date": instant, "timezone": task.timezone or "UTC"}
+
+
+def duration(task: Task) -> dict[str, Any] | None:
+    if task.all_day or task.duration_minutes <= 0:
+        return None
+    return {"amount": task.duration_minutes, "unit": "minute"}
+
+
+def reminder_minutes(task: Task) -> int | None:
+    """Minutes before the due time for a relative reminder; None when there is none."""
+    if task.all_day or task.reminder_minutes is None or task.reminder_minutes < 0:
+        return None
+    return task.reminder_minutes
+
+
+def task_fields(task: Task) -> dict[str, Any]:
+    """The fields item_add and item_update share."""
+    return {
+        "content": content(task),
+        "description": description(task),
+        "priority": priority(task),
+        "labels": labels(task),
+        "due": due(task),
+        "duration": duration(task),
+    }
+
+
+def command_uuid(target: str, change: Change, step: str) -> str:
+    """The same change of the same task from the same state always gets the same uuid.
+
+    The sequence tells apart two visits of one content (a task cancelled, then planned
+    again unchanged), so Todoist never mistakes a new write for a replay of an old one.
+    """
+    sequence = change.remote.sequence if change.remote is not None else -1
+    name = "|".join(
+        (target, change.task.key, change.action, change.task.content_hash, str(sequence), step)
+    )
+    return str(uuid.uuid5(_NAMESPACE, name))
