@@ -39,8 +39,19 @@ def test_a_killed_export_is_finished_by_the_next_run(tmp_path: Path, followup_ho
             text.replace("id: acme-backend-2026-11", f"id: acme-{number:03}")
         )
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "followup", "--now", NOW, "export",
-               *sorted(map(str, records.iterdir())), "--to", "ics", "-o", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "followup",
+        "--now",
+        NOW,
+        "export",
+        *sorted(map(str, records.iterdir())),
+        "--to",
+        "ics",
+        "-o",
+        str(out),
+    ]
     database = followup_home / "state" / "state.db"
     total = RECORDS * TASKS_PER_RECORD
 
