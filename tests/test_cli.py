@@ -290,3 +290,21 @@ def test_hostile_text_and_zones_never_crash_loader_or_planner(
         return
     tasks = plan_record(record, Settings(), at.replace(tzinfo=record.zone))
     assert tasks and len({task.key for task in tasks}) == len(tasks)
+
+
+def test_an_unconfigured_destination_says_what_to_do_in_one_line(tmp_path: Path) -> None:
+    code, out, err = run("export", str(SAMPLES / "onsite-acme.yaml"), "--to", "todoist")
+    assert code == 1 and out == ""
+    assert err.strip() == (
+        "followup: todoist: no Todoist token: run `followup auth todoist` or set TODOIST_API_TOKEN"
+    )
+
+
+def test_dry_run_changes_nothing(tmp_path: Path, followup_home: Path) -> None:
+    out_dir = tmp_path / "out"
+    code, out, _ = run(
+        "export", str(SAMPLES / "onsite-acme.yaml"), "--to", "ics", "-o", str(out_dir), "--dry-run"
+    )
+    assert code == 0 and out.count("would create") == 11
+    assert out.strip().endswith("would be 11 created, 0 updated, 0 cancelled, 0 unchanged")
+    assert not out_dir.exists() and not (followup_home / "state" / "state.db").exists()

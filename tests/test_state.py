@@ -72,3 +72,15 @@ def test_recording_bumps_the_sequence_only_when_asked(tmp_path: Path) -> None:
     assert row.remote.sequence == 1 and row.task and row.task.title == "Edited"
     assert row.remote.extra == {"section": "s1"}
     assert store.rows("x", "t", records={"other"}) == []
+
+
+def test_a_read_only_store_never_touches_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    assert StateStore(path, read_only=True).rows("x", "t") == []
+    assert not path.exists()
+    StateStore(path).record("x", "t", a_task(), "r1", bump_sequence=False)
+    before = path.read_bytes()
+    copy = StateStore(path, read_only=True)
+    copy.record("x", "t", a_task("Changed"), "r1", bump_sequence=True)
+    assert [row.remote.sequence for row in copy.rows("x", "t")] == [1]
+    assert path.read_bytes() == before

@@ -18,8 +18,8 @@ from followup.tasks import Task
 Echo = Callable[[str], None]
 
 
-def open_state() -> StateStore:
-    return StateStore(state_dir() / "state.db")
+def open_state(*, read_only: bool = False) -> StateStore:
+    return StateStore(state_dir() / "state.db", read_only=read_only)
 
 
 def build_exporter(name: str, options: Mapping[str, Any], *, dry_run: bool) -> Exporter:
@@ -48,6 +48,9 @@ def run_export(
 ) -> Report:
     """Sync every planned task of these records to one destination and print a summary."""
     exporter = build_exporter(destination, options, dry_run=dry_run)
+    ready, why = exporter.configured()
+    if not ready and not dry_run:
+        raise ExportFailed(f"{destination}: {why}")
     tasks = [task for _, tasks in planned for task in tasks]
     records = {record.id for record, _ in planned}
 
@@ -56,7 +59,7 @@ def run_export(
             for change in diff.changes:
                 echo(f"would {exporter.describe(change)}")
 
-    store = open_state()
+    store = open_state(read_only=dry_run)
     try:
         with _progress(len(tasks)) as progress:
             report = sync(
@@ -67,13 +70,25 @@ def run_export(
         exporter.close()
     for notice in report.notices:
         echo(f"note: {notice}")
-    for failure in report.failures:
-        echo(f"failed: {failure.change.action} {failure.change.task.key}: {failure.error}")
+    for line in failure_lines(report):
+        echo(line)
     prefix = "dry run, nothing written: would be " if dry_run else ""
     echo(f"{destination}: {prefix}{report.summary()}")
     if not report.ok:
         echo("Run the same command again to retry; what already landed will not be repeated.")
     return report
+
+
+def failure_lines(report: Report) -> list[str]:
+    """One line per failed task, or per distinct error when many failed alike."""
+    if len(report.failures) <= 5:
+        return [
+            f"failed: {f.change.action} {f.change.task.key}: {f.error}" for f in report.failures
+        ]
+    by_error: dict[str, int] = {}
+    for failure in report.failures:
+        by_error[failure.error or ""] = by_error.get(failure.error or "", 0) + 1
+    return [f"failed: {count} tasks: {error}" for error, count in by_error.items()]
 
 
 class _progress:

@@ -70,14 +70,21 @@ def utcnow() -> datetime:
 class StateStore:
     """The state database at `path` (created 0600 in a 0700 folder)."""
 
-    def __init__(self, path: Path) -> None:
-        private_dir(path.parent)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """`read_only` works on an in-memory copy: a dry run leaves no trace on disk."""
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        if read_only:
+            self.db = sqlite3.connect(":memory:", isolation_level=None)
+            if path.exists():
+                with sqlite3.connect(path) as source:
+                    source.backup(self.db)
+        else:
+            private_dir(path.parent)
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
         self.migrate()
 
     def close(self) -> None:
