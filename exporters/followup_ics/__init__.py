@@ -13,6 +13,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, cast
 
 from followup.errors import ExportFailed, UserError
@@ -104,3 +105,10 @@ class IcsExporter(Exporter):
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+
+    @classmethod
+    def feed_support(cls) -> ModuleType:
+        """The feed builder and server behind `followup feed`, `serve` and `feed-url`."""
+        from followup_ics import server
+
+        return server

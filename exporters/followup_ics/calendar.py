@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Hashable, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -32,7 +32,6 @@ PRIORITIES = {1: 1, 2: 3, 3: 5, 4: 9}
 _UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _NEWLINES = re.compile("\r\n?")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\"<>\\^`{|}]+")
-_TEXT_SPECIALS = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
 _UTC_ZONES = {"UTC", "Etc/UTC", "Etc/Universal", "Etc/Zulu", "Universal", "Zulu"}
 # An all-day item's alarm rings at 09:00 on its day: "minutes before midnight" would
 # wake the user in the night.
@@ -65,11 +64,17 @@ def clean_text(text: str) -> str:
 
 def escape_text(text: str) -> str:
     """A TEXT value (RFC 5545 §3.3.11): cleaned, with `\\ ; , newline` escaped."""
-    return clean_text(text).translate(_TEXT_SPECIALS)
+    # Chained replaces: several times faster than str.translate on long drafts.
+    cleaned = clean_text(text)
+    return (
+        cleaned.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    )
 
 
 def fold(line: str) -> str:
     """One content line folded at 75 octets, never inside a UTF-8 character, CRLF-ended."""
+    if len(line) <= LINE_OCTETS and line.isascii():  # the common case, without encoding
+        return line + "\r\n"
     data = line.encode("utf-8")
     if len(data) <= LINE_OCTETS:
         return line + "\r\n"
@@ -138,12 +143,14 @@ def render_calendar(
     name: str | None = None,
     extra_properties: Sequence[tuple[str, str]] = (),
     cache: MutableMapping[Hashable, str] | None = None,
+    zones: Mapping[str, tuple[int, int]] | None = None,
 ) -> bytes:
     """A whole VCALENDAR (UTF-8 bytes), components sorted by (start, key).
 
     `extra_properties` are (name with parameters, value) pairs inserted verbatim, e.g.
     ("REFRESH-INTERVAL;VALUE=DURATION", "PT1H"); escape TEXT values with `escape_text`.
     `cache` maps `CalendarItem.cache_key` to rendered components across calls.
+    `zones` is `zones_needed` of the items when the caller already knows it (or a superset).
     """
     ordered = sorted(items, key=lambda item: (_sort_instant(item.task.start), item.task.key))
     head = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
@@ -151,7 +158,9 @@ def render_calendar(
         head += [f"NAME:{escape_text(name)}", f"X-WR-CALNAME:{escape_text(name)}"]
     head += [f"{prop}:{value}" for prop, value in extra_properties]
     parts = [fold(line) for line in head]
-    for tzid, (first_year, last_year) in sorted(zones_needed(i.task for i in ordered).items()):
+    if zones is None:
+        zones = zones_needed(item.task for item in ordered)
+    for tzid, (first_year, last_year) in sorted(zones.items()):
         parts.append(vtimezone(tzid, first_year, last_year))
     for item in ordered:
         if cache is None:

@@ -498,6 +498,160 @@ def auth() -> None:
     """
 
 
+# --- the calendar feed (built and served by the ics exporter's feed support) ---------
+
+FEED_FOLDER = click.Path(path_type=Path, file_okay=False)
+
+
+def _feed_service() -> Any:
+    """The ics exporter's feed module, found through the plugin registry like any exporter."""
+    from followup.plugins import load_exporter
+
+    support: Any = getattr(load_exporter("ics"), "feed_support", None)
+    if support is None:
+        raise UserError("the installed ics exporter cannot build a feed")
+    return support()
+
+
+def _feed_builder(
+    service: Any, folder: Path | None, settings: Settings, **overrides: int | None
+) -> Any:
+    from followup.config import state_dir
+
+    folder = folder or settings.folder
+    if folder is None:
+        raise UserError("give the folder of records, or set `folder` in the settings")
+    options = service.FeedOptions.from_settings(settings.exporters.get("feed", {}), **overrides)
+    return service.FeedBuilder(folder, settings, state_dir() / "state.db", options)
+
+
+def _feed_token(service: Any) -> Any:
+    from followup.config import state_dir
+
+    return service.TokenFile(state_dir() / "feed-token")
+
+
+@cli.command()
+@click.argument("folder", required=False, type=FEED_FOLDER)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the calendar to this file (default: standard output).",
+)
+@click.option(
+    "--window-days", type=click.IntRange(min=0), help="Drop items that ended longer ago [30]."
+)
+@click.option(
+    "--keep-cancelled-days",
+    type=click.IntRange(min=0),
+    help="Keep cancelled items this long, so subscribers remove them [14].",
+)
+@click.pass_context
+def feed(
+    ctx: click.Context,
+    folder: Path | None,
+    output: Path | None,
+    window_days: int | None,
+    keep_cancelled_days: int | None,
+) -> None:
+    """Build one calendar from every record in a folder (default: `folder` in the
+    settings), to publish on any static web host. Exit 2 when a record was skipped.
+
+    \b
+    Example:
+      followup feed ~/job-search -o ~/public/followup.ics
+    """
+    service = _feed_service()
+    builder = _feed_builder(
+        service,
+        folder,
+        load_settings(),
+        window_days=window_days,
+        keep_cancelled_days=keep_cancelled_days,
+    )
+    result = builder.build(current_time(ctx))
+    for message in result.skipped:
+        click.echo(f"followup: skipped {message}", err=True)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if output is None:
+        click.echo(result.data, nl=False)  # bytes: written as they are
+    else:
+        written = service.write_if_changed(output, result.data)
+        click.echo(
+            f"{output}: {result.items} items from {result.records} records, "
+            f"{len(result.data) / 1000:.0f} kB{'' if written else ' (unchanged)'}"
+        )
+    if not result.ok:
+        raise click.exceptions.Exit(2)
+
+
+@cli.command()
+@click.argument("folder", required=False, type=FEED_FOLDER)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=5545, show_default=True, help="0: any free."
+)
+@click.pass_context
+def serve(ctx: click.Context, folder: Path | None, host: str, port: int) -> None:
+    """Serve the folder's feed at a secret URL; it follows every edit, no restart needed.
+
+    \b
+    Example:
+      followup serve ~/job-search
+      followup feed-url --rotate        # a new secret URL; the old one stops working
+    """
+    service = _feed_service()
+    builder = _feed_builder(service, folder, load_settings())
+    token = _feed_token(service)
+    app = service.FeedApp(builder, token.get, lambda: current_time(ctx))
+    app.snapshot()  # build once before listening, so a bad folder fails here
+    if not service.is_loopback(host):
+        click.echo(
+            f"warning: --host {host} exposes the feed beyond this machine: anyone who learns "
+            "the URL reads your job search; serve it through HTTPS (a reverse proxy)",
+            err=True,
+        )
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        url, webcal = service.subscribe_urls(f"http://{shown}:{bound_port}", token.get())
+        click.echo(f"Serving the feed of {builder.folder} (Ctrl-C to stop)")
+        click.echo(f"  subscribe: {url}")
+        click.echo(f"         or: {webcal}")
+        click.echo(f"     agenda: {url.removesuffix('.ics')}")
+
+    service.serve(app, host, port, ready)
+
+
+@cli.command("feed-url")
+@click.option("--rotate", is_flag=True, help="Make a new secret URL; the old one stops working.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="Where the feed is reached, e.g. https://feeds.example.org "
+    "(default: `url` under [exporters.feed], else http://127.0.0.1:5545).",
+)
+def feed_url(rotate: bool, base_url: str | None) -> None:
+    """Print the URLs to subscribe to the served feed (https:// and webcal://).
+
+    \b
+    Example:
+      followup feed-url --base-url https://feeds.example.org
+      followup feed-url --rotate
+    """
+    service = _feed_service()
+    options = service.FeedOptions.from_settings(load_settings().exporters.get("feed", {}))
+    token = _feed_token(service)
+    secret = token.rotate() if rotate else token.get()
+    url, webcal = service.subscribe_urls(base_url or options.url or "http://127.0.0.1:5545", secret)
+    if rotate:
+        click.echo("New secret URL; the old one no longer works (a running serve follows).")
+    click.echo(url)
+    click.echo(webcal)
+
+
 def main() -> None:
     cli(prog_name="followup")
 

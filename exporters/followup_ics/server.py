@@ -1,0 +1,351 @@
+"""The feed over HTTP: a plain WSGI app, served by waitress.
+
+The feed lives at `/feed/<token>.ics` (an agenda page at `/feed/<token>`); everything
+else is a bare 404. Responses come from an immutable snapshot swapped in whole after
+each rebuild, so concurrent readers always get one complete calendar. A rebuild happens
+when a record file's (inode, mtime, size) changes or the day changes (items age out).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import ipaddress
+import logging
+import re
+import secrets
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from followup.config import write_private
+from followup.errors import FollowupError
+from followup.tasks import Task
+from followup_ics.feed import FeedBuilder, FeedOptions, Signature, write_if_changed
+
+__all__ = [
+    "DEFAULT_PORT",
+    "FeedApp",
+    "FeedBuilder",
+    "FeedOptions",
+    "TokenFile",
+    "is_loopback",
+    "serve",
+    "subscribe_urls",
+    "write_if_changed",
+]
+
+DEFAULT_PORT = 5545  # RFC 5545 is the iCalendar standard
+CACHE_CONTROL = "private, max-age=300"
+_FEED_PATH = re.compile(r"/feed/([A-Za-z0-9_-]{1,128})(\.ics)?")
+_NOT_FOUND = b"Not Found\n"
+_TOKEN_IN_PATH = re.compile(r"/feed/[^\s'\"]*")
+
+StartResponse = Callable[..., Any]
+Clock = Callable[[], datetime]
+Warn = Callable[[str], None]
+
+
+def _warn_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class TokenFile:
+    """The secret part of the feed URL, kept 0600 in a file; re-read when it is rotated."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cached: tuple[Signature, str] | None = None
+
+    def get(self) -> str:
+        """The current token, created on first use."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return self.rotate()
+        signature = (info.st_ino, info.st_mtime_ns, info.st_size)
+        cached = self._cached
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        token = self.path.read_text(encoding="utf-8").strip()
+        if not _FEED_PATH.fullmatch(f"/feed/{token}"):  # damaged or hand-edited: start afresh
+            return self.rotate()
+        self._cached = (signature, token)
+        return token
+
+    def rotate(self) -> str:
+        """A new token; every URL handed out before stops working."""
+        token = secrets.token_urlsafe(24)
+        write_private(self.path, token + "\n")
+        self._cached = None
+        return token
+
+
+def subscribe_urls(base: str, token: str) -> tuple[str, str]:
+    """The feed's URL under `base` (http or https) and the same as webcal://."""
+    base = base.rstrip("/")
+    scheme, separator, rest = base.partition("://")
+    if not separator or scheme not in ("http", "https") or not rest:
+        raise FollowupError(f"feed url: expected http(s)://host[:port][/path], not {base!r}")
+    url = f"{base}/feed/{token}.ics"
+    return url, f"webcal://{rest}/feed/{token}.ics"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What every request is answered from; replaced whole, never changed."""
+
+    calendar: bytes
+    calendar_etag: str
+    agenda: bytes
+    agenda_etag: str
+    last_modified: datetime  # UTC, whole seconds
+    files: dict[Path, Signature]
+    day: date
+
+
+class FeedApp:
+    """The WSGI application serving one folder's feed behind a secret token."""
+
+    def __init__(
+        self,
+        builder: FeedBuilder,
+        token: Callable[[], str],
+        clock: Clock,
+        warn: Warn = _warn_stderr,
+    ) -> None:
+        self.builder = builder
+        self.token = token
+        self.clock = clock
+        self.warn = warn
+        self._lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+        self._reported: set[str] = set()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._respond(environ, start_response)
+        except Exception as error:
+            # Handled here: waitress would log the request path, which holds the token.
+            if isinstance(error, FollowupError):
+                self._report(f"followup serve: cannot build the feed: {error}")
+            else:
+                self._report("followup serve: internal error\n" + traceback.format_exc())
+            return _plain(start_response, "503 Service Unavailable", b"Feed unavailable\n")
+
+    def snapshot(self) -> Snapshot:
+        """The current snapshot, rebuilt first if a record file or the day changed."""
+        files = self.builder.signature()
+        now = self.clock()
+        current = self._snapshot
+        if current is not None and current.files == files and current.day == now.date():
+            return current
+        with self._lock:  # one rebuild at a time; the others wait, then use its result
+            current = self._snapshot
+            files = self.builder.signature()
+            if current is None or current.files != files or current.day != now.date():
+                current = self._rebuild(files, now, current)
+                self._snapshot = current
+            return current
+
+    def _rebuild(
+        self, files: dict[Path, Signature], now: datetime, old: Snapshot | None
+    ) -> Snapshot:
+        result = self.builder.build(now, files)
+        for message in (*result.skipped, *result.warnings):
+            self._report(
+                f"followup serve: {'skipped ' if message in result.skipped else ''}{message}"
+            )
+        etag = _etag(result.data)
+        if old is not None and old.calendar_etag == etag:
+            last_modified = old.last_modified
+        else:
+            # Strictly later than the previous body, so If-Modified-Since never hides a change.
+            candidates = [
+                now.astimezone(UTC),
+                *([result.newest_change] if result.newest_change else []),
+            ]
+            if old is not None:
+                candidates.append(old.last_modified + timedelta(seconds=1))
+            last_modified = max(candidates).astimezone(UTC).replace(microsecond=0)
+        agenda = render_agenda(self.builder.options.name, self.builder.upcoming(now), now)
+        return Snapshot(
+            calendar=result.data,
+            calendar_etag=etag,
+            agenda=agenda,
+            agenda_etag=_etag(agenda),
+            last_modified=last_modified,
+            files=files,
+            day=now.date(),
+        )
+
+    def _respond(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        match = _FEED_PATH.fullmatch(environ.get("PATH_INFO") or "")
+        if match is None or not hmac.compare_digest(
+            match[1].encode("ascii"), self.token().encode("ascii")
+        ):
+            return _plain(start_response, "404 Not Found", _NOT_FOUND)
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            return _plain(
+                start_response, "405 Method Not Allowed", b"Use GET\n", [("Allow", "GET, HEAD")]
+            )
+        snapshot = self.snapshot()
+        if match[2]:
+            body, etag = snapshot.calendar, snapshot.calendar_etag
+            content_type = "text/calendar; charset=utf-8"
+        else:
+            body, etag = snapshot.agenda, snapshot.agenda_etag
+            content_type = "text/html; charset=utf-8"
+        headers = [
+            ("ETag", etag),
+            ("Last-Modified", format_datetime(snapshot.last_modified, usegmt=True)),
+            ("Cache-Control", CACHE_CONTROL),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),  # the URL is the secret
+        ]
+        if _not_modified(environ, etag, snapshot.last_modified):
+            start_response("304 Not Modified", headers)
+            return []
+        headers += [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        if not match[2]:
+            headers.append(
+                ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+            )
+        start_response("200 OK", headers)
+        return [] if method == "HEAD" else [body]
+
+    def _report(self, message: str) -> None:
+        """Say each problem once, not on every request."""
+        if message not in self._reported:
+            self._reported.add(message)
+            self.warn(message)
+
+
+def _etag(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()[:40]}"'
+
+
+def _not_modified(environ: dict[str, Any], etag: str, last_modified: datetime) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it."""
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+        return "*" in tags or etag in tags
+    if_modified_since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if not if_modified_since:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return last_modified <= since
+
+
+def _plain(
+    start_response: StartResponse,
+    status: str,
+    body: bytes,
+    extra: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+        *(extra or []),
+    ]
+    start_response(status, headers)
+    return [body]
+
+
+def render_agenda(name: str, tasks: list[Task], now: datetime) -> bytes:
+    """A small HTML page listing what is coming up, soonest first."""
+    rows = []
+    for task in tasks:
+        if isinstance(task.start, datetime):
+            when = task.start.astimezone(now.tzinfo).strftime("%a %d %b %Y, %H:%M")
+        else:
+            when = task.start.strftime("%a %d %b %Y") + ", all day"
+        rows.append(
+            "<tr>"
+            f"<td>{html.escape(when)}</td>"
+            f"<td><details><summary>{html.escape(task.title)}</summary>"
+            f"<pre>{html.escape(task.body)}</pre></details></td>"
+            f"<td>{html.escape(task.application)}</td>"
+            "</tr>"
+        )
+    table = "\n".join(rows) or '<tr><td colspan="3">Nothing coming up.</td></tr>'
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">
+<title>{html.escape(name)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:1.5rem;max-width:60rem}}
+td{{padding:.3rem .6rem;vertical-align:top;border-bottom:1px solid #ddd}}
+pre{{white-space:pre-wrap;font-family:inherit}}</style></head>
+<body><h1>{html.escape(name)}</h1>
+<p>Upcoming follow-ups as of {html.escape(now.strftime("%a %d %b %Y, %H:%M %Z"))}.</p>
+<table><tr><th>When</th><th>What</th><th>Application</th></tr>
+{table}
+</table></body></html>
+"""
+    return page.encode("utf-8")
+
+
+class _RedactFeedPaths(logging.Filter):
+    """Waitress names the request path in some log lines; the path holds the token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _TOKEN_IN_PATH.sub("/feed/…", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def serve(
+    app: FeedApp,
+    host: str,
+    port: int,
+    on_ready: Callable[[str, int], None],
+    threads: int = 8,
+) -> None:
+    """Serve `app` with waitress until interrupted; `on_ready(host, port)` once listening."""
+    import waitress.server
+
+    for name in ("waitress", "waitress.queue"):
+        logging.getLogger(name).addFilter(_RedactFeedPaths())
+    server: Any = waitress.server.create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="followup",
+        clear_untrusted_proxy_headers=True,
+    )
+    bound_port = getattr(server, "effective_port", port)
+    on_ready(host, int(bound_port))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
