@@ -79,8 +79,8 @@ def test_a_read_only_store_never_touches_the_file(tmp_path: Path) -> None:
     assert StateStore(path, read_only=True).rows("x", "t") == []
     assert not path.exists()
     StateStore(path).record("x", "t", a_task(), "r1", bump_sequence=False)
-    before = path.read_bytes()
     copy = StateStore(path, read_only=True)
     copy.record("x", "t", a_task("Changed"), "r1", bump_sequence=True)
     assert [row.remote.sequence for row in copy.rows("x", "t")] == [1]
-    assert path.read_bytes() == before
+    [row] = StateStore(path).rows("x", "t")
+    assert row.remote.sequence == 0 and row.task == a_task()

@@ -7,6 +7,7 @@ empty disappears, so optional sentences leave no gaps.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ def render(name: str, fields: dict[str, str], templates_dir: Path | None) -> Dra
     """Fill the template `name`; the user's copy wins over the built-in one."""
     user_copy = templates_dir / f"{name}.txt" if templates_dir else None
     path = user_copy if user_copy and user_copy.is_file() else BUILT_IN / f"{name}.txt"
-    template = path.read_text(encoding="utf-8")
+    template = _read_template(path, path.stat().st_mtime_ns)
     lines = []
     for line in template.splitlines():
         names = PLACEHOLDER.findall(line)
@@ -55,6 +56,12 @@ def render(name: str, fields: dict[str, str], templates_dir: Path | None) -> Dra
         subject = first.removeprefix("Subject: ").strip()
         text = text.strip()
     return Draft(subject, text)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_template(path: Path, mtime_ns: int) -> str:
+    """Templates are read once per version of the file (a feed plans thousands of tasks)."""
+    return path.read_text(encoding="utf-8")
 
 
 def join_words(items: list[str]) -> str:

@@ -127,12 +127,11 @@ class StateStore:
             "SELECT key, record, remote_id, content_hash, sequence, status, created_at,"
             " updated_at, task, extra FROM synced WHERE exporter = ? AND target = ?"
         )
-        result = []
-        for row in self.db.execute(query + " ORDER BY key", (exporter, target)):
-            if records is not None and row[1] not in records:
-                continue
-            result.append(_to_state_row(row))
-        return result
+        parameters: list[str] = [exporter, target]
+        if records is not None:
+            query += f" AND record IN ({', '.join('?' * len(records))})"
+            parameters.extend(sorted(records))
+        return [_to_state_row(row) for row in self.db.execute(query + " ORDER BY key", parameters)]
 
     def record(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ Kind = Literal["email", "call", "mail", "prep", "reflect"]
 TaskStatus = Literal["planned", "cancelled"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Task:
     """A follow-up task. `start`/`due` are aware datetimes, or dates for all-day items.
 
@@ -57,7 +58,7 @@ class Task:
             return self.start.tzinfo.key
         return None
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         canonical = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
