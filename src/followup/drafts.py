@@ -38,16 +38,14 @@ def render(name: str, fields: dict[str, str], templates_dir: Path | None) -> Dra
     """Fill the template `name`; the user's copy wins over the built-in one."""
     user_copy = templates_dir / f"{name}.txt" if templates_dir else None
     path = user_copy if user_copy and user_copy.is_file() else BUILT_IN / f"{name}.txt"
-    template = _read_template(path, path.stat().st_mtime_ns)
     lines = []
-    for line in template.splitlines():
-        names = PLACEHOLDER.findall(line)
+    for line, names in _parsed_template(path, path.stat().st_mtime_ns):
         for placeholder in names:
             if placeholder not in fields:
                 raise UserError(f"{path}: unknown placeholder {{{placeholder}}}")
         if names and not any(fields[p] for p in names) and not PLACEHOLDER.sub("", line).strip():
             continue  # an optional sentence with nothing to say
-        filled = PLACEHOLDER.sub(lambda match: fields[match.group(1)], line)
+        filled = PLACEHOLDER.sub(lambda match: fields[match.group(1)], line) if names else line
         lines.append(re.sub(r"(?<=\S) {2,}", " ", filled).rstrip())  # gaps of empty sentences
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     subject = None
@@ -59,9 +57,11 @@ def render(name: str, fields: dict[str, str], templates_dir: Path | None) -> Dra
 
 
 @functools.lru_cache(maxsize=64)
-def _read_template(path: Path, mtime_ns: int) -> str:
-    """Templates are read once per version of the file (a feed plans thousands of tasks)."""
-    return path.read_text(encoding="utf-8")
+def _parsed_template(path: Path, mtime_ns: int) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each line and its placeholders, read once per version of the file (a feed plans
+    thousands of tasks)."""
+    text = path.read_text(encoding="utf-8")
+    return tuple((line, tuple(PLACEHOLDER.findall(line))) for line in text.splitlines())
 
 
 def join_words(items: list[str]) -> str:

@@ -146,34 +146,31 @@ class StateStore:
     ) -> None:
         """Remember that `task` now stands at the destination as `remote_id`."""
         stamp = (now or utcnow()).isoformat()
-        with self.transaction():
-            current = self.db.execute(
-                "SELECT sequence, created_at, extra FROM synced"
-                " WHERE exporter = ? AND target = ? AND key = ?",
-                (exporter, target, task.key),
-            ).fetchone()
-            sequence = (current[0] + int(bump_sequence)) if current else 0
-            created = current[1] if current else stamp
-            merged = {**(json.loads(current[2]) if current else {}), **(extra or {})}
-            self.db.execute(
-                "INSERT OR REPLACE INTO synced (exporter, target, key, record, remote_id,"
-                " content_hash, sequence, status, created_at, updated_at, task, extra)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    exporter,
-                    target,
-                    task.key,
-                    task.record,
-                    remote_id,
-                    task.content_hash,
-                    sequence,
-                    task.status,
-                    created,
-                    stamp,
-                    json.dumps(task.to_json(), ensure_ascii=False),
-                    json.dumps(merged),
-                ),
-            )
+        # One statement, so each success costs a single commit even in a 10,000-task feed.
+        self.db.execute(
+            "INSERT INTO synced (exporter, target, key, record, remote_id, content_hash,"
+            " sequence, status, created_at, updated_at, task, extra)"
+            " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (exporter, target, key) DO UPDATE SET"
+            " record = excluded.record, remote_id = excluded.remote_id,"
+            " content_hash = excluded.content_hash, sequence = sequence + ?,"
+            " status = excluded.status, updated_at = excluded.updated_at,"
+            " task = excluded.task, extra = json_patch(extra, excluded.extra)",
+            (
+                exporter,
+                target,
+                task.key,
+                task.record,
+                remote_id,
+                task.content_hash,
+                task.status,
+                stamp,
+                stamp,
+                json.dumps(task.to_json(), ensure_ascii=False),
+                json.dumps(extra or {}),
+                int(bump_sequence),
+            ),
+        )
 
 
 def _to_state_row(row: tuple) -> StateRow:
