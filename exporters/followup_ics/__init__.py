@@ -7,15 +7,14 @@ SEQUENCE and the file itself stable across runs that change nothing.
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
 
+from followup.config import write_atomically
 from followup.errors import ExportFailed, UserError
 from followup.exporter import (
     Change,
@@ -93,18 +92,8 @@ class IcsExporter(Exporter):
         return self.output_dir / f"{safe}.ics"
 
     def write_file(self, path: Path, data: bytes) -> None:
-        """Replace `path` atomically: readers see the old file or the new one, never half."""
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        """Replace `path` atomically (a hook, so tests can make writes fail)."""
+        write_atomically(path, data)
 
     @classmethod
     def feed_support(cls) -> ModuleType:

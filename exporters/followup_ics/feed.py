@@ -12,16 +12,14 @@ so a rebuild after one edit costs about one record. Time is always passed in (`n
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from followup.config import Settings
+from followup.config import Settings, write_atomically
 from followup.errors import FollowupError, UserError
 from followup.exporter import Change, ExportContext, Exporter, Outcome, SyncedTask
 from followup.planner import plan_record
@@ -378,15 +376,5 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomically(path, data)
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -53,14 +54,25 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace `path` so that readers see the old file or the new one, never half."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (0600), atomically."""
     private_dir(path.parent)
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    write_atomically(path, text.encode("utf-8"), 0o600)
 
 
 @dataclass(frozen=True)
