@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from followup.state import StateStore
+
 
 @pytest.fixture(autouse=True)
 def followup_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -22,3 +24,11 @@ def followup_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     ):
         monkeypatch.delenv(name, raising=False)
     yield home
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[StateStore]:
+    """A state store of the test's own."""
+    state = StateStore(tmp_path / "state" / "state.db")
+    yield state
+    state.close()

@@ -36,13 +36,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         yield made
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    state = StateStore(tmp_path / "state" / "state.db")
-    yield state
-    state.close()
-
-
 def onsite() -> InterviewRecord:
     return load_record(SAMPLES / "onsite-acme.yaml")
 

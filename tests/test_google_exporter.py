@@ -31,13 +31,6 @@ def google(tmp_path: Path) -> Iterator[GoogleBackend]:
         yield b
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    state = StateStore(tmp_path / "state.db")
-    yield state
-    state.close()
-
-
 def _export(google: GoogleBackend, store: StateStore, tasks: list, **options: object):  # type: ignore[no-untyped-def]
     exporter = google.make_exporter(**options)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -38,13 +37,6 @@ def plan() -> list[Task]:
 @pytest.fixture
 def backend(tmp_path: Path) -> IcsBackend:
     return IcsBackend(tmp_path)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    store = StateStore(tmp_path / "state" / "state.db")
-    yield store
-    store.close()
 
 
 def export(backend: IcsBackend, store: StateStore, tasks: list[Task]) -> Report:

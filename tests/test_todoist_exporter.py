@@ -33,13 +33,6 @@ def todoist(tmp_path: Path) -> Iterator[TodoistBackend]:
         yield made
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[StateStore]:
-    state = StateStore(tmp_path / "state" / "state.db")
-    yield state
-    state.close()
-
-
 def export(todoist: TodoistBackend, store: StateStore, tasks: list[Task]) -> Report:
     exporter = todoist.make_exporter()
     try:
