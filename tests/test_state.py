@@ -84,3 +84,13 @@ def test_a_read_only_store_never_touches_the_file(tmp_path: Path) -> None:
     assert [row.remote.sequence for row in copy.rows("x", "t")] == [1]
     [row] = StateStore(path).rows("x", "t")
     assert row.remote.sequence == 0 and row.task == a_task()
+
+
+def test_the_sample_settings_file_loads_with_its_folder_and_destinations() -> None:
+    from followup.config import load_settings
+
+    settings = load_settings(Path(__file__).parent.parent / "samples" / "config.toml")
+    assert settings.folder is not None and settings.folder.name == "job-search"
+    assert settings.destinations == ("ics",)
+    assert settings.offsets == {} and settings.country == "US"
+    assert set(settings.exporters) == {"ics", "todoist", "google", "feed"}

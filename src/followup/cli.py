@@ -652,6 +652,364 @@ def feed_url(rotate: bool, base_url: str | None) -> None:
     click.echo(webcal)
 
 
+# --- daily use: the whole job-search folder ----------------------------------------
+
+
+def _folder_argument(folder: Path | None, settings: Settings) -> Path:
+    folder = folder or settings.folder
+    if folder is None:
+        raise UserError("give the folder of records, or set `folder` in the settings")
+    return folder.expanduser()
+
+
+def _toml_string(value: str) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def _guess_country() -> str:
+    """The country of the system locale (en_US.UTF-8 -> US), or empty."""
+    import os
+    import re
+
+    for name in ("LC_ALL", "LC_TIME", "LANG"):
+        match = re.match(r"[a-z]{2,3}_([A-Z]{2})\b", os.environ.get(name, ""))
+        if match:
+            return match.group(1)
+    return ""
+
+
+DEFAULT_EXPORTER_OPTIONS = {
+    "todoist": {"project": "Job search"},
+    "google": {"calendar": "Interview follow-ups"},
+}
+
+
+@cli.command()
+@click.option("--name", help="Your name, for the drafts.")
+@click.option("--signature", help="How your messages end (default: your name).")
+@click.option("--timezone", "zone", help="Your own time zone (default: the system's).")
+@click.option("--country", help="Country code for public holidays, e.g. US, DE (empty: none).")
+@click.option("--working-hours", help="When calls may land, e.g. 09:00-17:00.")
+@click.option(
+    "--folder", type=click.Path(path_type=Path, file_okay=False), help="Your job-search folder."
+)
+@click.option(
+    "--destination",
+    "destinations",
+    multiple=True,
+    help="Where `followup sync` sends tasks (repeat): ics, google, todoist.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing settings file without asking.")
+def init(
+    name: str | None,
+    signature: str | None,
+    zone: str | None,
+    country: str | None,
+    working_hours: str | None,
+    folder: Path | None,
+    destinations: tuple[str, ...],
+    force: bool,
+) -> None:
+    """Write your settings file, asking for what the flags leave out; says what to do next.
+
+    \b
+    Example:
+      followup init
+      followup init --name "Alex Morgan" --folder ~/job-search --destination ics
+    """
+    from followup.config import load_settings as read_settings
+    from followup.config import settings_path, write_private
+    from followup.plugins import discover
+
+    path = settings_path()
+    if path.exists() and not force and not click.confirm(f"{path} exists. Overwrite it?"):
+        click.echo(f"kept {path}")
+        return
+    interactive = name is None  # given --name: the defaults stand for whatever else is missing
+
+    def ask(question: str, default: str) -> str:
+        return str(click.prompt(question, default=default)) if interactive else default
+
+    name = name or click.prompt("Your name")
+    signature = signature or ask("Signature (how your messages end)", name)
+    zone = zone or ask("Your time zone", _local_zone_name())
+    _zone(zone)
+    if country is None:
+        country = ask(
+            "Country for public holidays (e.g. US, GB, DE; - for none)", _guess_country() or "-"
+        )
+    country = "" if country.strip() in ("", "-") else country.strip()
+    hours = working_hours or ask("Working hours for calls", "09:00-17:00")
+    folder_text = str(folder) if folder else ask("Job-search folder", "~/job-search")
+    installed = sorted(discover())
+    chosen = list(destinations) or [
+        part.strip()
+        for part in ask(f"Destinations for `followup sync` ({', '.join(installed)})", "ics").split(
+            ","
+        )
+        if part.strip()
+    ]
+    for destination in chosen:
+        if destination not in installed:
+            raise UserError(
+                f"--destination: no exporter named {destination!r} ({', '.join(installed)})"
+            )
+    lines = [
+        "# followup settings, written by `followup init`; samples/config.toml shows every option.",
+        f"folder = {_toml_string(folder_text)}",
+        f"destinations = [{', '.join(_toml_string(d) for d in chosen)}]",
+        "",
+        "[you]",
+        f"name = {_toml_string(name)}",
+        f"signature = {_toml_string(signature)}",
+        f"timezone = {_toml_string(zone)}",
+        "",
+        "[planning]",
+        *([f"country = {_toml_string(country.upper())}"] if country else []),
+        f"working_hours = {_toml_string(hours)}",
+    ]
+    options = dict(DEFAULT_EXPORTER_OPTIONS)
+    options["ics"] = {"output_dir": f"{folder_text.rstrip('/')}/calendar"}
+    for destination in chosen:
+        if destination in options:
+            lines += ["", f"[exporters.{destination}]"]
+            lines += [f"{k} = {_toml_string(v)}" for k, v in options[destination].items()]
+    text = "\n".join(lines) + "\n"
+    write_private(path.with_name(path.name + ".new"), text)
+    try:
+        read_settings(path.with_name(path.name + ".new"))  # what we wrote must read back
+    except UserError:
+        path.with_name(path.name + ".new").unlink()
+        raise
+    path.with_name(path.name + ".new").replace(path)
+    Path(folder_text).expanduser().mkdir(parents=True, exist_ok=True)
+    click.echo(f"wrote {path}")
+    click.echo("Next:")
+    for destination in chosen:
+        if destination in ("google", "todoist"):
+            click.echo(f"  followup auth {destination}")
+    click.echo(f"  followup new -o {folder_text.rstrip('/')}/<company>.yaml   # after an interview")
+    click.echo("  followup sync                                  # send every record everywhere")
+    click.echo("  followup list                                  # what is next, overdue first")
+
+
+@cli.command()
+@click.argument("file", type=RECORD_FILES)
+@click.argument(
+    "outcome", required=False, type=click.Choice(["heard-back", "offer", "rejected", "withdrawn"])
+)
+@click.option("--decision-by", metavar="DATE", help="Their new decision date (YYYY-MM-DD).")
+@click.option("--note", help="What happened, in your words (kept in the record).")
+@click.pass_context
+def status(
+    ctx: click.Context,
+    file: Path,
+    outcome: str | None,
+    decision_by: str | None,
+    note: str | None,
+) -> None:
+    """Record what happened, or (with the file alone) show the record's state and what
+    each destination holds. Then run `followup sync` to update every destination.
+
+    \b
+    Example:
+      followup status acme.yaml heard-back --decision-by 2026-12-10
+      followup status acme.yaml withdrawn --note "Took another offer"
+      followup status acme.yaml
+    """
+    from followup.record import load_record
+    from followup.timeline import render_timeline
+
+    settings = load_settings()
+    now = current_time(ctx)
+    if outcome is None:
+        if decision_by or note:
+            raise UserError("give the OUTCOME too, e.g. `followup status FILE heard-back ...`")
+        record = load_record(file)
+        _show_status(record, settings, now)
+        return
+    from followup.outcome import OutcomeChange, record_outcome
+    from followup.planner import plan_record
+
+    decided = None
+    if decision_by:
+        try:
+            decided = date.fromisoformat(decision_by.strip())
+        except ValueError:
+            raise UserError(f"--decision-by: not a date like 2026-12-01: {decision_by!r}") from None
+    record = record_outcome(file, OutcomeChange(outcome, now.date(), decided, note))
+    click.echo(f"{file}: status {record.status} since {record.status_since}")
+    click.echo(render_timeline(record, plan_record(record, settings, now), now))
+    click.echo("next: followup sync   (updates every destination)")
+
+
+def _show_status(record: InterviewRecord, settings: Settings, now: datetime) -> None:
+    from followup.export import open_state
+    from followup.jobsearch import instant, synced_destinations
+    from followup.planner import plan_record
+    from followup.sync import diff
+    from followup.timeline import render_timeline, when_text
+
+    tasks = plan_record(record, settings, now)
+    since = f" since {record.status_since}" if record.status_since else ""
+    click.echo(f"{record.application}: {record.status}{since}")
+    if record.status_note:
+        click.echo(f"  note: {record.status_note}")
+    if record.decision.expected_by:
+        click.echo(f"  decision expected by {record.decision.expected_by}")
+    click.echo()
+    click.echo(render_timeline(record, tasks, now))
+    store = open_state(read_only=True)
+    try:
+        places = synced_destinations(store, record.id)
+        click.echo()
+        for exporter, target in places:
+            rows = store.rows(exporter, target, {record.id})
+            live = [row.task for row in rows if row.task and row.remote.status != "cancelled"]
+            waiting = len(diff(tasks, rows, {record.id}).changes)
+            state = f"{waiting} change(s) waiting for `followup sync`" if waiting else "up to date"
+            click.echo(f"{exporter} ({target}): {len(live)} pending, {state}")
+            for task in sorted(live, key=lambda t: (instant(t.start, now), t.key)):
+                click.echo(f"  {when_text(task):<26} {task.title}")
+    finally:
+        store.close()
+    missing = [name for name in settings.destinations if name not in {e for e, _ in places}]
+    if missing:
+        click.echo(f"not sent yet to: {', '.join(missing)} (run `followup sync`)")
+
+
+@cli.command("sync")
+@click.argument("folder", required=False, type=FEED_FOLDER)
+@click.option("--to", "destinations", multiple=True, help="Only this destination (repeat).")
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing anywhere.")
+@click.option("--prune", is_flag=True, help="Cancel the tasks of deleted records without asking.")
+@click.pass_context
+def sync_command(
+    ctx: click.Context,
+    folder: Path | None,
+    destinations: tuple[str, ...],
+    dry_run: bool,
+    prune: bool,
+) -> None:
+    """Bring every destination up to date with every record in the folder (default:
+    `folder` in the settings). Exit 1 when a destination failed; run it again to retry.
+
+    \b
+    Example:
+      followup sync
+      followup sync ~/job-search --to todoist --dry-run
+      followup sync --prune        # from cron: deleted records' tasks are cancelled
+    """
+    import sys
+
+    from followup.export import failure_lines
+    from followup.jobsearch import SELF_UPDATING, load_folder, summary_table, sync_folder
+
+    settings = load_settings()
+    now = current_time(ctx)
+    path = _folder_argument(folder, settings)
+    chosen = list(dict.fromkeys(destinations or settings.destinations))
+    if not chosen:
+        raise UserError(
+            'no destinations: set `destinations = ["ics"]` in the settings '
+            "(`followup init`), or pass --to NAME"
+        )
+    for name in [name for name in chosen if name in SELF_UPDATING]:
+        chosen.remove(name)
+        click.echo(f"{name}: follows the folder by itself (`followup serve` / `followup feed`)")
+    loaded = load_folder(path)
+    for message in loaded.errors:
+        click.echo(f"skipped {message}", err=True)
+
+    def confirm(gone: list[str]) -> bool:
+        if not sys.stdin.isatty():  # cron: never block on a question
+            return False
+        return click.confirm(
+            f"{len(gone)} record file(s) were deleted: {', '.join(gone)}. "
+            "Cancel their tasks everywhere?",
+            default=False,
+        )
+
+    results = sync_folder(
+        loaded,
+        settings,
+        now,
+        chosen,
+        dry_run=dry_run,
+        prune=prune,
+        confirm_prune=confirm,
+        echo=click.echo,
+    )
+    for result in results:
+        if result.report is not None:
+            for notice in result.report.notices:
+                click.echo(f"{result.name}: note: {notice}")
+            for line in failure_lines(result.report):
+                click.echo(f"{result.name}: {line}")
+            if result.report.publish_error:
+                click.echo(f"{result.name}: not written: {result.report.publish_error}")
+        if result.pruned:
+            click.echo(f"{result.name}: cancelled the tasks of deleted {', '.join(result.pruned)}")
+    click.echo(
+        f"{len(loaded.records)} record(s) from {path}"
+        + (" (dry run, nothing written)" if dry_run else "")
+    )
+    for line in summary_table(results):
+        click.echo(line)
+    failed = [result for result in results if not result.ok]
+    if failed:
+        for result in failed:
+            if result.error:
+                click.echo(f"{result.name}: {result.error}", err=True)
+        click.echo(
+            "Some destinations failed: fix what is said above, then run `followup sync` "
+            "again; what already landed is not repeated.",
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
+    if loaded.errors:
+        click.echo(
+            f"{len(loaded.errors)} record file(s) skipped: fix them (`followup validate`)", err=True
+        )
+        raise click.exceptions.Exit(2)
+
+
+@cli.command("list")
+@click.argument("folder", required=False, type=FEED_FOLDER)
+@click.pass_context
+def list_command(ctx: click.Context, folder: Path | None) -> None:
+    """The applications in the folder with their status and next task, overdue first.
+
+    \b
+    Example:
+      followup list ~/job-search
+    """
+    from followup.jobsearch import applications, load_folder
+    from followup.timeline import when_text
+
+    settings = load_settings()
+    now = current_time(ctx)
+    loaded = load_folder(_folder_argument(folder, settings))
+    for message in loaded.errors:
+        click.echo(f"skipped {message}", err=True)
+    found = applications(loaded, settings, now)
+    width = max((len(a.record.application) for a in found), default=0)
+    for application in found:
+        task = application.next_task
+        flag = "overdue" if application.overdue else ""
+        what = f"{when_text(task):<26}  {task.title}" if task else "nothing planned"
+        click.echo(
+            f"{application.record.application:<{width}}  {application.record.status:<10}  "
+            f"{flag:<7}  {what}"
+        )
+    if not found:
+        click.echo("no records yet: `followup new -o FOLDER/company.yaml` after an interview")
+    if loaded.errors:
+        raise click.exceptions.Exit(2)
+
+
 def main() -> None:
     cli(prog_name="followup")
 

@@ -54,17 +54,11 @@ def run_export(
     tasks = [task for _, tasks in planned for task in tasks]
     records = {record.id for record, _ in planned}
 
-    def show(diff: Diff) -> None:
-        if dry_run:
-            for change in diff.changes:
-                echo(f"would {exporter.describe(change)}")
-
     store = open_state(read_only=dry_run)
     try:
-        with _progress(len(tasks)) as progress:
-            report = sync(
-                tasks, records, exporter, store, dry_run=dry_run, on_plan=show, progress=progress
-            )
+        report = sync_with_progress(
+            tasks, records, exporter, store, dry_run=dry_run, echo=echo, plain=False
+        )
     finally:
         store.close()
         exporter.close()
@@ -91,25 +85,60 @@ def failure_lines(report: Report) -> list[str]:
     return [f"failed: {count} tasks: {error}" for error, count in by_error.items()]
 
 
-class _progress:
-    """A progress bar on a terminal for long runs; silence otherwise."""
+def sync_with_progress(
+    tasks: Sequence[Task],
+    records: set[str],
+    exporter: Exporter,
+    store: StateStore,
+    *,
+    dry_run: bool,
+    echo: Echo,
+    prefix: str = "",
+    plain: bool = True,
+) -> Report:
+    """`sync`, printing a dry run's operations, or a progress bar while writing."""
+    bars: list[ProgressBar] = []  # started once the number of changes is known
 
-    def __init__(self, total: int) -> None:
-        self.total = total
+    def on_plan(diff: Diff) -> None:
+        if dry_run:
+            for change in diff.changes:
+                echo(f"{prefix}would {exporter.describe(change)}")
+        elif diff.changes:
+            bars.append(ProgressBar(exporter.name, len(diff.changes), echo, plain=plain))
+
+    def tick(count: int) -> None:
+        for bar in bars:
+            bar.update(count)
+
+    try:
+        return sync(
+            tasks, records, exporter, store, dry_run=dry_run, on_plan=on_plan, progress=tick
+        )
+    finally:
+        for bar in bars:
+            bar.finish()
+
+
+class ProgressBar:
+    """A progress bar on a terminal; with `plain`, one line otherwise (logs, cron mail)."""
+
+    def __init__(self, name: str, count: int, echo: Echo, *, plain: bool) -> None:
         self.bar: Any = None
+        if sys.stderr.isatty():
+            import click
 
-    def __enter__(self) -> Callable[[int], None] | None:
-        if self.total < 50 or not sys.stderr.isatty():
-            return None
-        import click
+            self.bar = click.progressbar(length=count, label=name, file=sys.stderr)
+            self.bar.__enter__()
+        elif plain:
+            echo(f"{name}: writing {count} change(s)")
 
-        self.bar = click.progressbar(length=self.total, label="writing", file=sys.stderr)
-        self.bar.__enter__()
-        return self.bar.update
-
-    def __exit__(self, *exc: object) -> None:
+    def update(self, count: int) -> None:
         if self.bar is not None:
-            self.bar.__exit__(*exc)
+            self.bar.update(count)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 def describe_exporters(settings: Settings) -> list[str]:
