@@ -280,3 +280,11 @@ def test_a_user_template_replaces_the_built_in(tmp_path: Path) -> None:
     settings = Settings(country="US", templates_dir=tmp_path, signature="Alex")
     jane = by_key(plan_record(sample("onsite-acme.yaml"), settings, NOW))["thank-you/jane-doe"]
     assert jane.body.startswith("Subject: Thanks!\n\nHi Jane —Alex")
+
+
+def test_an_outcome_recorded_after_hours_goes_next_without_a_late_mark() -> None:
+    record = msgspec.structs.replace(
+        sample("withdrawn-vandelay.yaml"), recorded_at=local("2026-11-20 19:00")
+    )
+    note = by_key(plan_record(record, US, NOW))["withdrawal-note"]
+    assert note.start == ny(2026, 11, 23, 9, 0) and not note.late

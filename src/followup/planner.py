@@ -235,7 +235,9 @@ def _not_in_the_past(
         if rule.deadline and recorded < _deadline(rule, context, interview):
             return _round_up(recorded).astimezone(when.tzinfo), False
         zone = context.employer_zone if rule.employer_hours else context.own_zone
-        return context.hours.next_slot(recorded.astimezone(zone), context.calendar), True
+        # News recorded later the same day is no lateness: the note simply goes next.
+        late = rule.anchor != "outcome"
+        return context.hours.next_slot(recorded.astimezone(zone), context.calendar), late
     today = recorded.astimezone(context.own_zone).date()
     return (when, False) if when >= today else (today, True)
 
