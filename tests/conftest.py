@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,3 +33,15 @@ def store(tmp_path: Path) -> Iterator[StateStore]:
     state = StateStore(tmp_path / "state" / "state.db")
     yield state
     state.close()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A job-search folder holding a copy of every sample record."""
+    samples = Path(__file__).parent.parent / "samples"
+    records = tmp_path / "job-search"
+    records.mkdir()
+    for path in samples.iterdir():
+        if path.name != "config.toml":
+            shutil.copy(path, records / path.name)
+    return records

@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,16 +60,6 @@ class Feed:
             )
             for event in calendar.walk("VEVENT")
         }
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    records = tmp_path / "job-search"
-    records.mkdir()
-    for path in SAMPLES.iterdir():
-        if path.name != "config.toml":
-            shutil.copy(path, records / path.name)
-    return records
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -50,16 +49,6 @@ class Server:
             )
         finally:
             connection.close()
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    records = tmp_path / "job-search"
-    records.mkdir()
-    for path in SAMPLES.iterdir():
-        if path.name != "config.toml":
-            shutil.copy(path, records / path.name)
-    return records
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ Todoist for a destination that fails)."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 
 from followup.cli import cli
@@ -15,16 +13,6 @@ from followup.config import load_settings, settings_path
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 NOW = ["--now", "2026-11-20T19:00:00-05:00"]
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    records = tmp_path / "job-search"
-    records.mkdir()
-    for path in SAMPLES.iterdir():
-        if path.name != "config.toml":
-            shutil.copy(path, records / path.name)
-    return records
 
 
 def run(*args: str, code: int = 0, given: str | None = None) -> Result:
