@@ -97,8 +97,10 @@ def test_layout_project_sections_labels_priority_due_duration(
     assert "tel:+15550100" in thanks["description"]
     assert [r["minute_offset"] for r in fake.live_reminders(thanks["id"])] == [15]
     assert fake.live_reminders(prep["id"]) == []
-    # One lookup (the project by name), then one request for the layout and one for the tasks.
-    assert (fake.reads(), fake.writes()) == (1, 2)
+    # Two lookups (the project by name, the plan), then one request: project, sections, tasks.
+    assert (fake.reads(), fake.writes()) == (2, 1)
+    [write] = [request for request in fake.requests if request.write]
+    assert write.path.endswith("/sync")
 
 
 def test_an_unchanged_rerun_sends_no_request_at_all(
@@ -243,7 +245,15 @@ def test_long_and_hostile_text_is_cut_never_refused(
     assert len(todoist.fake.sections[item["section_id"]]["name"]) <= 2048
 
 
-def test_on_a_free_plan_tasks_land_and_the_output_says_why_no_reminder(
+def sent(todoist: TodoistBackend, kind: str) -> list[dict]:
+    return [c for batch in todoist.fake.batches for c in batch if c["type"] == kind]
+
+
+def plan_reads(todoist: TodoistBackend) -> int:
+    return sum(1 for r in todoist.fake.requests if r.path.endswith("/sync") and not r.write)
+
+
+def test_on_a_free_plan_no_reminder_is_sent_and_the_output_says_why(
     todoist: TodoistBackend, store: StateStore
 ) -> None:
     todoist.fake.plan = "free"
@@ -251,6 +261,93 @@ def test_on_a_free_plan_tasks_land_and_the_output_says_why_no_reminder(
     assert report.ok and report.created == 3
     assert report.notices == [NO_REMINDERS]
     assert all(not todoist.fake.live_reminders(i["id"]) for i in todoist.fake.live_items())
+    assert sent(todoist, "reminder_add") == [] and plan_reads(todoist) == 1
+    assert todoist.fake.writes() == 1
+
+
+def test_a_plan_that_loses_reminders_after_the_read_still_gets_the_note(
+    todoist: TodoistBackend, store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = todoist.fake
+    monkeypatch.setattr(fake, "user", lambda: {"is_premium": True})  # read before a downgrade
+    fake.plan = "free"
+    report = export(todoist, store, three_tasks())
+    assert report.ok and report.created == 3
+    assert report.notices == [NO_REMINDERS]  # from the 403 on reminder_add
+    assert len(sent(todoist, "reminder_add")) == 2
+    assert all(not fake.live_reminders(i["id"]) for i in fake.live_items())
+
+
+def test_the_plan_is_read_once_and_only_when_a_reminder_is_to_be_added(
+    todoist: TodoistBackend, store: StateStore
+) -> None:
+    all_day = [
+        make_task(f"acme/prep-{n}", start=date(2026, 11, 24), reminder=None) for n in range(3)
+    ]
+    assert export(todoist, store, all_day).ok
+    assert plan_reads(todoist) == 0
+    timed = [make_task(f"acme/rule-{n}", title=f"Follow-up {n}") for n in range(150)]
+    exporter = todoist.make_exporter()  # 150 changes: two batches through one exporter
+    try:
+        report = sync(timed, {"acme"}, exporter, store)
+    finally:
+        exporter.close()
+    assert report.ok and report.created == 150
+    assert plan_reads(todoist) == 1
+    assert len(sent(todoist, "reminder_add")) == 150
+
+
+def test_project_sections_and_first_tasks_go_in_one_request(
+    todoist: TodoistBackend, store: StateStore
+) -> None:
+    """90 timed tasks over 3 applications: 4 layout + 180 task commands, in 2 requests."""
+    apps = [ACME, GLOBEX, "Initech — Platform Engineer"]
+    tasks = [
+        make_task(f"r{n % 3}/rule-{n}", title=f"Follow-up {n}", application=apps[n % 3])
+        for n in range(90)
+    ]
+    report = export(todoist, store, tasks)
+    assert report.ok and report.created == 90
+    fake = todoist.fake
+    first, second = fake.batches
+    assert [c["type"] for c in first[:4]] == ["project_add", *["section_add"] * 3]
+    assert len(first) == 100 and len(second) == 84
+    project_ref = first[0]["temp_id"]
+    section_refs = {c["temp_id"] for c in first[1:4]}
+    placed = [c for c in first[1:] if c["type"] != "reminder_add"]
+    assert {c["args"]["project_id"] for c in placed} == {project_ref}
+    assert {c["args"]["section_id"] for c in first if c["type"] == "item_add"} == section_refs
+    # The second request names the sections by the ids Todoist gave them: temp ids do not
+    # outlive their request.
+    project = fake.project_named("Job search")
+    assert project is not None
+    real = {s["id"] for s in fake.live_sections(project["id"])}
+    assert {c["args"]["section_id"] for c in second if c["type"] == "item_add"} == real
+    assert {c["args"]["project_id"] for c in second if c["type"] == "item_add"} == {project["id"]}
+    rows = store.rows("todoist", "project:Job search")
+    assert {str(row.remote.extra["section_id"]) for row in rows} == real
+    assert {row.remote.extra["project_id"] for row in rows} == {project["id"]}
+    # An edit later uses the remembered section: no lookup of sections, no move.
+    before = len(fake.batches)
+    edited = [dataclasses.replace(tasks[0], title="Follow-up 0, edited"), *tasks[1:]]
+    assert export(todoist, store, edited).updated == 1
+    assert [c["type"] for c in fake.batches[before]] == ["item_update"]
+
+
+def test_a_section_tidied_away_is_created_again_when_its_tasks_come_back(
+    todoist: TodoistBackend, store: StateStore
+) -> None:
+    tasks = three_tasks()
+    export(todoist, store, [tasks[0], tasks[2]])  # the project first, so Globex's section
+    export(todoist, store, tasks)  # is added to an existing project, as it will be again
+    old = live_by_key(todoist)["globex/check-in"]["section_id"]
+    export(todoist, store, [tasks[0], tasks[1].cancelled(), tasks[2]])
+    assert todoist.fake.sections[old]["is_deleted"]
+    report = export(todoist, store, tasks)  # planned again, the very same content
+    assert report.ok and report.created == 1
+    new = live_by_key(todoist)["globex/check-in"]["section_id"]
+    assert new != old and todoist.fake.sections[new]["name"] == GLOBEX
+    assert len(sent(todoist, "project_add")) == 1
 
 
 def test_dry_run_shows_the_operations_and_touches_nothing(

@@ -178,3 +178,25 @@ def test_a_lost_response_still_applied_the_write(fake: FakeTodoist) -> None:
     replay = sync(fake, [item_add("u1", content="Send a thank-you note")])
     assert replay["sync_status"] == {"u1": "ok"} and "t-u1" in replay["temp_id_mapping"]
     assert len(fake.live_items()) == 1
+
+
+@pytest.mark.parametrize(
+    ("plan", "premium", "status"),
+    [("pro", True, "current_personal_plan"), ("free", False, "not_premium")],
+)
+def test_the_user_resource_shows_the_plan_and_is_a_read(
+    fake: FakeTodoist, plan: str, premium: bool, status: str
+) -> None:
+    fake.plan = plan
+    response = httpx.post(
+        f"{fake.url}/sync",
+        headers={"Authorization": f"Bearer {fake.token}"},
+        data={"sync_token": "*", "resource_types": json.dumps(["user"])},
+    )
+    response.raise_for_status()
+    user = response.json()["user"]
+    assert (user["is_premium"], user["premium_status"]) == (premium, status)
+    assert user["inbox_project_id"] == fake.inbox_id
+    assert (fake.reads(), fake.writes(), fake.batches) == (1, 0, [])
+    sync(fake, [item_add("w", content="a write")])
+    assert (fake.reads(), fake.writes()) == (1, 1)

@@ -68,11 +68,17 @@ def test_5xx_and_resets_are_retried_with_growing_backoff(
 def test_a_write_whose_answer_was_lost_is_sent_again_and_applied_once(
     todoist: TodoistBackend, store: StateStore
 ) -> None:
-    todoist.fake.script = [None, None, "lost", "lost"]  # lookup, layout, then the tasks twice
+    # The project lookup and the plan read pass; the one write (project, section, tasks and
+    # reminders together) is applied twice without an answer, then answered on the third try.
+    todoist.fake.script = [None, None, "lost", "lost"]
     report = export(todoist, store, some_tasks())
     assert report.ok and report.created == 5
-    assert todoist.fake.writes() == 4
-    assert len(todoist.fake.live_items()) == 5
+    assert todoist.fake.writes() == 3
+    fake = todoist.fake
+    assert [p["name"] for p in fake.projects.values() if not p["inbox_project"]] == ["Job search"]
+    assert len(fake.sections) == 1
+    assert len(fake.live_items()) == 5
+    assert all(len(fake.live_reminders(item["id"])) == 1 for item in fake.live_items())
     assert sorted(todoist.remote_items()) == sorted(t.key for t in some_tasks())
 
 

@@ -3,9 +3,10 @@
 Writes go through Todoist's /sync endpoint, up to 100 commands per request. Every
 command carries a uuid derived from the task, the change and the state it starts from,
 and Todoist runs a uuid only once, so a request whose answer was lost can be sent again
-(now or in the next run) without creating anything twice. Todoist assigns task ids; the
-state store keeps them. The SDK (todoist-api-python) does the reads and is imported
-only when this exporter runs.
+(now or in the next run) without creating anything twice. The project and the sections
+a batch needs ride in its first request, ahead of the tasks that refer to them by temp
+id. Todoist assigns task ids; the state store keeps them. The SDK (todoist-api-python)
+does the reads and is imported only when this exporter runs.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ URL_ENV = "FOLLOWUP_TODOIST_API_URL"
 SECRET_NAME = "todoist"
 NO_TOKEN = "no Todoist token: run `followup auth todoist` or set TODOIST_API_TOKEN"
 NO_REMINDERS = (
-    "Todoist did not add reminders: your Todoist plan does not include them (HTTP 403). "
+    "Todoist did not add reminders: your Todoist plan does not include them. "
     "The tasks are there with their due times; Todoist Pro adds the reminders."
 )
+PLACED_BY_REF = ("project_id", "section_id")  # the arguments that may hold a layout temp id
 
 
 def load_token() -> str | None:
@@ -64,6 +66,16 @@ class _Group:
     item: str  # uuid of the item command
     extra: dict[str, Any] = field(default_factory=dict)
     reminder: tuple[str, str] | None = None  # (uuid, kind) of the reminder command
+    section: str | None = None  # the section's id, or its section_add temp id
+
+
+@dataclass
+class _Layout:
+    """Where a batch's tasks go: ids, or temp ids of the commands that create them."""
+
+    project: str | None
+    sections: dict[str, str]  # name -> id or temp id
+    commands: list[dict[str, Any]]  # project_add / section_add, sent ahead of the tasks
 
 
 class TodoistExporter(Exporter):
@@ -85,7 +97,8 @@ class TodoistExporter(Exporter):
         self._client: TodoistClient | None = None
         self._project_id: str | None = None
         self._sections: dict[str, str] | None = None  # name -> id, listed once per run
-        self._reminders = True  # until Todoist says the plan has none
+        self._ids: dict[str, str] = {}  # layout temp id -> the id Todoist gave it
+        self._reminders: bool | None = None  # unknown until the plan is read (or a 403)
 
     # -- settings --------------------------------------------------------------
 
@@ -128,19 +141,34 @@ class TodoistExporter(Exporter):
 
     def apply(self, changes: Sequence[Change]) -> Iterator[Outcome]:
         client = self._connect()
-        project_id = self._ensure_layout(client, changes)
+        layout = self._layout(client, changes)
         groups: list[_Group] = []
         for change in changes:
-            group = self._group(change, project_id)
+            group = self._group(change, layout)
             if isinstance(group, Outcome):
                 yield group
             else:
                 groups.append(group)
+        self._learn_plan(client, groups)
+        refused: dict[str, str] = {}  # section temp id -> why Todoist did not create it
         readd: list[Change] = []
-        for request in self._requests(groups):
-            result = client.sync([command for group in request for command in group.commands])
+        for head, request in self._requests(layout.commands, groups):
+            for group in [g for g in request if g.section in refused]:
+                request.remove(group)  # never send a task whose section does not exist
+                yield _unplaced(group, refused)
+            commands = [
+                self._resolved(c) for c in [*head, *(c for g in request for c in g.commands)]
+            ]
+            if not commands:
+                continue
+            result = client.sync(commands)
+            self._learn_layout(head, result, refused)
             for group in request:
-                outcome = self._outcome(group, result)
+                outcome = (
+                    _unplaced(group, refused)
+                    if group.section in refused
+                    else self._outcome(group, result)
+                )
                 if outcome is None:
                     readd.append(group.change)
                 else:
@@ -163,38 +191,52 @@ class TodoistExporter(Exporter):
             self._client = connect(token, api_url(self.options), self._sleep)
         return self._client
 
-    def _ensure_layout(self, client: TodoistClient, changes: Sequence[Change]) -> str | None:
-        """The project and the sections these changes need, created in one request."""
+    def _layout(self, client: TodoistClient, changes: Sequence[Change]) -> _Layout:
+        """The project and sections these changes need; commands for the missing ones.
+
+        Their uuids (and temp ids) derive from the item commands they serve, so a request
+        sent again repeats them and Todoist replays the first answer, while a later,
+        different batch (say, tasks planned again after their section was tidied away)
+        creates afresh instead of being handed an id that is gone.
+        """
         if self._project_id is None:
             self._project_id = self._find_project(client)
-        needed = {
-            payload.section_name(c.task)
-            for c in changes
-            if c.action != "cancel" and self._needs_section(c)
-        }
-        if not needed:
-            return self._project_id
+        served: dict[str, list[str]] = {}  # section name -> uuids of the item commands in it
+        for change in changes:
+            if change.action != "cancel" and self._needs_section(change):
+                item_uuid = payload.command_uuid(self.target, change, "item")
+                served.setdefault(payload.section_name(change.task), []).append(item_uuid)
+        if not served:
+            return _Layout(self._project_id, {}, [])
         if self._sections is None:
             assert self._project_id is not None  # a project not found has no sections ({})
             self._sections = client.sections(self._project_id)
-        commands: list[dict[str, Any]] = []
-        project_ref = self._project_id or f"project-{uuid.uuid4()}"
-        if self._project_id is None:
-            commands.append(_command("project_add", {"name": self.project}, project_ref))
-        for name in sorted(needed - self._sections.keys()):
-            args = {"name": name, "project_id": project_ref}
-            commands.append(_command("section_add", args, f"section-{uuid.uuid4()}"))
-        for start in range(0, len(commands), payload.MAX_COMMANDS):
-            request = commands[start : start + payload.MAX_COMMANDS]
-            result = client.sync(request)
-            for command in request:
-                failure = result.failure(command["uuid"])
-                real = result.temp_ids.get(command["temp_id"])
-                if command["type"] == "section_add":
-                    if real is not None and failure is None:
-                        self._sections[command["args"]["name"]] = real
-                    continue
-                if failure is not None or real is None:
+        layout = _Layout(self._project_id, dict(self._sections), [])
+        missing = sorted(served.keys() - self._sections.keys())
+        if missing and layout.project is None:
+            every = sorted(u for name in missing for u in served[name])
+            ref = payload.layout_uuid("project_add", self.project, every)
+            layout.commands.append(_command("project_add", {"name": self.project}, ref, ref))
+            layout.project = ref
+        for name in missing:
+            assert layout.project is not None
+            ref = payload.layout_uuid("section_add", f"{layout.project}|{name}", served[name])
+            args = {"name": name, "project_id": layout.project}
+            layout.commands.append(_command("section_add", args, ref, ref))
+            layout.sections[name] = ref
+        return layout
+
+    def _learn_layout(
+        self, commands: list[dict[str, Any]], result: SyncResult, refused: dict[str, str]
+    ) -> None:
+        """Remember the ids Todoist gave the project and sections this request created."""
+        for command in commands:
+            ref, failure = command["temp_id"], result.failure(command["uuid"])
+            real = result.temp_ids.get(ref) if failure is None else None
+            if real is not None:
+                self._ids[ref] = real
+            if command["type"] == "project_add":
+                if real is None:
                     why = failure[1] if failure else "no id came back"
                     raise ExportFailed(
                         f"Todoist did not create the project {self.project!r} ({why}); "
@@ -202,9 +244,30 @@ class TodoistExporter(Exporter):
                     )
                 self._project_id = real
                 self._remember_project(real)
-                for later in commands[start + 1 :]:  # temp ids resolve within one request only
-                    later["args"]["project_id"] = real
-        return self._project_id
+            elif real is None:
+                refused[ref] = failure[1] if failure else "no id came back"
+            else:
+                assert self._sections is not None  # `_layout` listed them
+                self._sections[command["args"]["name"]] = real
+
+    def _resolved(self, command: dict[str, Any]) -> dict[str, Any]:
+        """The command with temp ids from earlier requests replaced by real ids: a temp id
+        resolves only within the request that creates it."""
+        args = {
+            key: self._ids.get(value, value) if key in PLACED_BY_REF else value
+            for key, value in command["args"].items()
+        }
+        return {**command, "args": args}
+
+    def _learn_plan(self, client: TodoistClient, groups: list[_Group]) -> None:
+        """Before the first reminder_add, ask once whether the plan has reminders at all."""
+        if self._reminders is not None:
+            return
+        if not any(group.reminder and group.reminder[1] == "add" for group in groups):
+            return
+        self._reminders = client.plan_has_reminders()
+        if not self._reminders:
+            self.context.notice(NO_REMINDERS)
 
     def _find_project(self, client: TodoistClient) -> str | None:
         """By the id remembered from earlier runs (so a rename is fine), else by name."""
@@ -222,7 +285,7 @@ class TodoistExporter(Exporter):
         moved = extra.get("application") != payload.section_name(change.task)
         return change.action == "create" or moved or not extra.get("section_id")
 
-    def _group(self, change: Change, project_id: str | None) -> _Group | Outcome:
+    def _group(self, change: Change, layout: _Layout) -> _Group | Outcome:
         task, remote = change.task, change.remote
         extra = dict(remote.extra) if remote else {}
         item_uuid = payload.command_uuid(self.target, change, "item")
@@ -233,9 +296,10 @@ class TodoistExporter(Exporter):
             command = _command(verb, {"id": remote.remote_id}, uuid_=item_uuid)
             return _Group(change, [command], item_uuid, {"reminder_id": None})
         if self._needs_section(change):
-            section = (self._sections or {}).get(payload.section_name(task))
+            section = layout.sections.get(payload.section_name(task))
         else:
             section = str(extra["section_id"])
+        project_id = layout.project
         if section is None or project_id is None:
             return Outcome(change, error="Todoist did not create the section for this task")
         fields = {k: v for k, v in payload.task_fields(task).items() if v is not None}
@@ -251,13 +315,18 @@ class TodoistExporter(Exporter):
                 [_command("item_add", args, item_uuid, item_uuid)],
                 item_uuid,
                 {**placement, "reminder_id": None, "reminder_minutes": None},
+                section=section,
             )
             self._plan_reminder(group, item_uuid, None)
             return group
         item_id = remote.remote_id
         args = {"id": item_id, **payload.task_fields(task)}
         group = _Group(
-            change, [_command("item_update", args, uuid_=item_uuid)], item_uuid, dict(placement)
+            change,
+            [_command("item_update", args, uuid_=item_uuid)],
+            item_uuid,
+            dict(placement),
+            section=section,
         )
         if extra.get("section_id") != section:
             move = _command(
@@ -282,7 +351,7 @@ class TodoistExporter(Exporter):
             args = {"id": have_id, "minute_offset": wanted}
             group.commands.append(_command("reminder_update", args, uuid_=reminder_uuid))
             group.reminder = (reminder_uuid, "update")
-        elif not have_id and wanted is not None and self._reminders:
+        elif not have_id and wanted is not None and self._reminders is not False:
             args = {"item_id": item_ref, "type": "relative", "minute_offset": wanted}
             group.commands.append(_command("reminder_add", args, reminder_uuid, reminder_uuid))
             group.reminder = (reminder_uuid, "add")
@@ -306,6 +375,9 @@ class TodoistExporter(Exporter):
         )
         if remote_id is None:
             return Outcome(change, error="Todoist accepted the task but sent no id for it")
+        for key in PLACED_BY_REF:  # the state keeps real ids, never a temp id
+            if key in group.extra:
+                group.extra[key] = self._ids.get(group.extra[key], group.extra[key])
         for command in group.commands[1:]:
             if command["type"] == "item_move" and result.failure(command["uuid"]):
                 group.extra.pop("section_id", None)  # stays where it was; try again next edit
@@ -340,22 +412,30 @@ class TodoistExporter(Exporter):
             )
         return {}
 
-    def _requests(self, groups: list[_Group]) -> Iterator[list[_Group]]:
-        """Pack whole groups into requests of at most 100 commands, lazily: once Todoist
-        has refused a reminder for the plan, the groups not yet sent go without theirs."""
+    def _requests(
+        self, layout: list[dict[str, Any]], groups: list[_Group]
+    ) -> Iterator[tuple[list[dict[str, Any]], list[_Group]]]:
+        """Requests of at most 100 commands: the layout commands first, then whole groups
+        in the room left. Lazy: once the plan is known to have no reminders (a 403 can
+        say so mid-run), the groups not yet sent go without theirs."""
+        head: list[dict[str, Any]] = []
+        for start in range(0, len(layout), payload.MAX_COMMANDS):
+            if head:  # only a layout of over 100 commands fills a request by itself
+                yield head, []
+            head = layout[start : start + payload.MAX_COMMANDS]
         request: list[_Group] = []
-        size = 0
+        size = len(head)
         for group in groups:
-            if not self._reminders and group.reminder and group.reminder[1] == "add":
+            if self._reminders is False and group.reminder and group.reminder[1] == "add":
                 group.commands = [c for c in group.commands if c["type"] != "reminder_add"]
                 group.reminder = None
-            if request and size + len(group.commands) > payload.MAX_COMMANDS:
-                yield request
-                request, size = [], 0
+            if size and size + len(group.commands) > payload.MAX_COMMANDS:
+                yield head, request
+                head, request, size = [], [], 0
             request.append(group)
             size += len(group.commands)
-        if request:
-            yield request
+        if size:
+            yield head, request
 
     def _tidy_sections(self, client: TodoistClient, changes: Sequence[Change]) -> None:
         """Remove the sections of applications whose tasks are now all gone."""
@@ -435,6 +515,11 @@ class TodoistExporter(Exporter):
             click.echo(f"Todoist token checked and stored in {where}.")
 
         return auth
+
+
+def _unplaced(group: _Group, refused: dict[str, str]) -> Outcome:
+    why = refused[str(group.section)]
+    return Outcome(group.change, error=f"Todoist did not create the section for this task ({why})")
 
 
 def _command(

@@ -160,11 +160,29 @@ class TodoistClient:
         """No open task at all in it: ours are gone and the user added none."""
         return not self._call(lambda: next(self._sdk.get_tasks(section_id=section_id, limit=1)))
 
+    def plan_has_reminders(self) -> bool:
+        """Whether the account's plan includes reminders, read from the Sync API's `user`
+        resource; True when the answer does not say (a refused reminder_add will)."""
+        data = self._post_sync({"sync_token": "*", "resource_types": json.dumps(["user"])})
+        user = data.get("user")
+        if not isinstance(user, dict):
+            return True
+        status = user.get("premium_status")
+        if isinstance(status, str):
+            return status != "not_premium"
+        return user.get("is_premium") is not False
+
     def sync(self, commands: list[dict[str, Any]]) -> SyncResult:
         """One /sync request; retried by the transport (command uuids make that safe)."""
         if len(commands) > MAX_COMMANDS:
             raise ValueError(f"at most {MAX_COMMANDS} commands per request")
-        form = {"commands": json.dumps(commands, ensure_ascii=False)}
+        data = self._post_sync({"commands": json.dumps(commands, ensure_ascii=False)})
+        try:
+            return SyncResult(dict(data["sync_status"]), dict(data.get("temp_id_mapping") or {}))
+        except (KeyError, TypeError, ValueError):
+            raise ExportFailed(f"Todoist sent an answer followup cannot read; {AGAIN}") from None
+
+    def _post_sync(self, form: dict[str, str]) -> dict[str, Any]:
         response = self._call(
             lambda: _checked(
                 self._http.post(f"{DEFAULT_API_URL}/sync", headers=self._headers, data=form)
@@ -172,9 +190,11 @@ class TodoistClient:
         )
         try:
             data = response.json()
-            return SyncResult(dict(data["sync_status"]), dict(data.get("temp_id_mapping") or {}))
-        except (ValueError, KeyError, TypeError):
-            raise ExportFailed(f"Todoist sent an answer followup cannot read; {AGAIN}") from None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise ExportFailed(f"Todoist sent an answer followup cannot read; {AGAIN}")
+        return data
 
     def _all(self, pages: Iterator[list[T]]) -> Iterator[T]:
         """Every item of a paginated list; a failed page is retried, not skipped."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -129,3 +130,10 @@ def command_uuid(target: str, change: Change, step: str) -> str:
         (target, change.task.key, change.action, change.task.content_hash, str(sequence), step)
     )
     return str(uuid.uuid5(_NAMESPACE, name))
+
+
+def layout_uuid(kind: str, name: str, item_uuids: Iterable[str]) -> str:
+    """A project_add/section_add uuid (also its temp id), named by what it creates and the
+    item commands that go in it: sending the same batch again repeats it, so Todoist
+    replays the first answer; another batch gets its own, never a replay of an old id."""
+    return str(uuid.uuid5(_NAMESPACE, "|".join((kind, name, *sorted(item_uuids)))))

@@ -2,9 +2,10 @@
 
 It behaves like the service where followup depends on it: server-assigned ids, cursor
 pagination on the REST lists, the `/sync` endpoint (at most 100 commands, each `uuid`
-executed once with its original result replayed, `temp_id_mapping`), 401 for a wrong
-token, 403 for reminders on a free plan, and the validation the real API applies
-(one due field only, a duration needs its unit, content ≤ 500, priority 1–4, …).
+executed once with its original result replayed, `temp_id_mapping`; reads of the `user`
+resource, whose `is_premium`/`premium_status` follow the plan), 401 for a wrong token,
+403 for reminders on a free plan, and the validation the real API applies (one due
+field only, a duration needs its unit, content ≤ 500, priority 1–4, …).
 
 Faults can be switched on: random 429 (with Retry-After), 503, connection resets and
 "lost" responses (the write is applied, then the connection drops), or `fail_after(n)`.
@@ -104,6 +105,7 @@ class Request:
     method: str
     path: str
     status: int  # 0 when the connection was dropped without an answer
+    write: bool  # False for GETs and for a /sync that only reads resources
 
 
 class FakeTodoist:
@@ -117,6 +119,7 @@ class FakeTodoist:
         self.items: dict[str, Json] = {}
         self.reminders: dict[str, Json] = {}
         self.executed: dict[str, tuple[Any, dict[str, str]]] = {}
+        self.batches: list[list[Json]] = []  # the commands of each /sync write, as received
         self.requests: list[Request] = []
         self.faults: Faults | None = None
         # The next requests' fates: a status, "reset", "lost", or None for no trouble.
@@ -153,10 +156,25 @@ class FakeTodoist:
     # -- what tests look at ----------------------------------------------------
 
     def writes(self) -> int:
-        return sum(1 for request in self.requests if request.method == "POST")
+        return sum(1 for request in self.requests if request.write)
 
     def reads(self) -> int:
-        return sum(1 for request in self.requests if request.method == "GET")
+        return sum(1 for request in self.requests if not request.write)
+
+    def user(self) -> Json:
+        """The account, as the Sync API's `user` resource shows it (the fields followup reads
+        and a few around them)."""
+        pro = self.plan == "pro"
+        return {
+            "id": "fake-user",
+            "email": "jane.seeker@example.com",
+            "full_name": "Jane Seeker",
+            "inbox_project_id": self.inbox_id,
+            "is_premium": pro,
+            "premium_status": "current_personal_plan" if pro else "not_premium",
+            "premium_until": "2027-01-01T00:00:00.000000Z" if pro else None,
+            "tz_info": {"timezone": "America/New_York", "gmt_string": "-05:00"},
+        }
 
     def live_items(self, project_id: str | None = None) -> list[Json]:
         with self._lock:
@@ -295,9 +313,13 @@ class FakeTodoist:
     # -- /sync -----------------------------------------------------------------
 
     def _sync(self, query: dict[str, str], body: bytes, _: str) -> Json:
-        commands = _commands(body)
+        form = _form(body)
+        commands = _commands(form)
+        resource_types = _resource_types(form)
         if len(commands) > MAX_COMMANDS:
             raise ApiError(400, "TOO_MANY_COMMANDS", f"at most {MAX_COMMANDS} commands")
+        if commands:
+            self.batches.append(commands)
         statuses: dict[str, Any] = {}
         mapping: dict[str, str] = {}
         for command in commands:
@@ -313,12 +335,30 @@ class FakeTodoist:
             status, created = self.executed[uuid]
             statuses[uuid] = status
             mapping.update(created)
-        return {
+        answer: Json = {
             "sync_status": statuses,
             "temp_id_mapping": mapping,
             "sync_token": f"fake-sync-{next(self._sync_tokens)}",
             "full_sync": False,
         }
+        if resource_types:
+            if form.get("sync_token") != "*":
+                raise _invalid("sync_token", "the fake serves full reads only (sync_token '*')")
+            answer["full_sync"] = True
+            if {"user", "all"} & set(resource_types):
+                answer["user"] = self.user()
+        return answer
+
+    def is_write(self, method: str, target: str, body: bytes) -> bool:
+        """A POST, except a /sync that carries no command (it only reads resources)."""
+        if method != "POST":
+            return False
+        if urlsplit(target).path.removeprefix(ROOT).rstrip("/") != "/sync":
+            return True
+        try:
+            return bool(_commands(_form(body)))
+        except ApiError:
+            return True
 
     def _run(self, command: Json, mapping: dict[str, str]) -> tuple[Any, dict[str, str]]:
         kind, temp_id = command.get("type"), command.get("temp_id")
@@ -547,7 +587,7 @@ class FakeTodoist:
 
     # -- failure plumbing (called by the handler) ------------------------------
 
-    def admit(self, method: str) -> str | int | None:
+    def admit(self, write: bool) -> str | int | None:
         """Before handling: a fault to act out ("reset", "lost") or a status to answer with.
 
         `writes_left` counts commands, so a /sync request can run out half-way: the
@@ -564,17 +604,17 @@ class FakeTodoist:
                     return 429
                 if fault == "unavailable":
                     return 503
-            if method == "POST" and self.writes_left is not None and self.writes_left <= 0:
+            if write and self.writes_left is not None and self.writes_left <= 0:
                 return 503
         return None
 
-    def loses_response(self, method: str) -> bool:
+    def loses_response(self, write: bool) -> bool:
         with self._lock:
-            return method == "POST" and self.faults is not None and self.faults.loses_response()
+            return write and self.faults is not None and self.faults.loses_response()
 
-    def log(self, method: str, target: str, status: int) -> None:
+    def log(self, method: str, target: str, status: int, write: bool) -> None:
         with self._lock:
-            self.requests.append(Request(method, urlsplit(target).path, status))
+            self.requests.append(Request(method, urlsplit(target).path, status, write))
 
 
 def _active(resource: Json) -> bool:
@@ -604,20 +644,35 @@ def _json_object(body: bytes) -> Json:
     return data
 
 
-def _commands(body: bytes) -> list[Json]:
-    """The commands of a /sync call: a form field `commands` (as documented) or JSON."""
+def _form(body: bytes) -> Json:
+    """The fields of a /sync call: form fields (as documented, lists as JSON text) or JSON."""
     text = body.decode("utf-8", "replace")
     if text.lstrip().startswith("{"):
-        commands = _json_object(body).get("commands", [])
-    else:
-        field_value = parse_qs(text).get("commands", ["[]"])[-1]
-        try:
-            commands = json.loads(field_value)
-        except json.JSONDecodeError:
-            raise _invalid("commands", "commands is not JSON") from None
+        return _json_object(body)
+    fields: Json = {}
+    for name, values in parse_qs(text).items():
+        value = values[-1]
+        if name in ("commands", "resource_types"):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise _invalid(name, f"{name} is not JSON") from None
+        fields[name] = value
+    return fields
+
+
+def _commands(form: Json) -> list[Json]:
+    commands = form.get("commands", [])
     if not isinstance(commands, list) or not all(isinstance(c, dict) for c in commands):
         raise _invalid("commands", "commands must be a list of objects")
     return commands
+
+
+def _resource_types(form: Json) -> list[str]:
+    types = form.get("resource_types", [])
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise _invalid("resource_types", "resource_types must be a list of names")
+    return types
 
 
 def _set_fields(item: Json, args: Json) -> None:
@@ -735,19 +790,20 @@ class _Handler(BaseHTTPRequestHandler):
         fake: FakeTodoist = self.server.fake  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        fate = fake.admit(method)
+        write = fake.is_write(method, self.path, body)
+        fate = fake.admit(write)
         if fate == "reset":
-            fake.log(method, self.path, 0)
+            fake.log(method, self.path, 0, write)
             return self._drop()
         if isinstance(fate, int):
-            fake.log(method, self.path, fate)
+            fake.log(method, self.path, fate, write)
             extra = {"Retry-After": str(fake.retry_after)} if fate == 429 else {}
             return self._answer(fate, {"error": "try again", "http_code": fate}, extra)
         status, payload = fake.handle(method, self.path, self.headers, body)
-        if status == 0 or fate == "lost" or fake.loses_response(method):
-            fake.log(method, self.path, 0)
+        if status == 0 or fate == "lost" or fake.loses_response(write):
+            fake.log(method, self.path, 0, write)
             return self._drop()
-        fake.log(method, self.path, status)
+        fake.log(method, self.path, status, write)
         self._answer(status, payload)
 
     def _answer(self, status: int, payload: Json, headers: dict[str, str] | None = None) -> None:
