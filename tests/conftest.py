@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +46,12 @@ def folder(tmp_path: Path) -> Path:
         if path.name != "config.toml":
             shutil.copy(path, records / path.name)
     return records
+
+
+@pytest.fixture
+def todoist(tmp_path: Path) -> Iterator[Any]:
+    """The Todoist exporter's test backend over a fake Todoist on 127.0.0.1."""
+    from backends.todoist import backend
+
+    with backend(tmp_path) as made:
+        yield made

@@ -8,37 +8,22 @@ import logging
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from backends.todoist import NEW_YORK, TodoistBackend, backend, make_task
+from backends.todoist import NEW_YORK, TodoistBackend, backend, export, make_task
 from click.testing import CliRunner
 from followup_todoist import NO_REMINDERS, TodoistExporter, payload
 
 from followup.errors import AuthError, UserError
 from followup.exporter import Change
 from followup.state import StateStore
-from followup.sync import Diff, Report, sync
+from followup.sync import Diff, sync
 from followup.tasks import Task
 
 ACME = "Acme Corp — Senior Backend Engineer"
 GLOBEX = "Globex — Staff Engineer"
-
-
-@pytest.fixture
-def todoist(tmp_path: Path) -> Iterator[TodoistBackend]:
-    with backend(tmp_path) as made:
-        yield made
-
-
-def export(todoist: TodoistBackend, store: StateStore, tasks: list[Task]) -> Report:
-    exporter = todoist.make_exporter()
-    try:
-        return sync(tasks, {task.record for task in tasks}, exporter, store)
-    finally:
-        exporter.close()
 
 
 def three_tasks() -> list[Task]:

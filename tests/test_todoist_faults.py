@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from backends.base import iso_start
-from backends.todoist import TodoistBackend, backend, make_task
+from backends.todoist import TodoistBackend, export, make_task
 from fakes.todoist_server import Faults
 from followup_todoist.api import ATTEMPTS
 
@@ -19,26 +18,12 @@ from followup.config import Settings
 from followup.planner import plan_record
 from followup.record import load_record
 from followup.state import StateStore
-from followup.sync import Report, sync
+from followup.sync import sync
 from followup.tasks import Task
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 NOW = datetime(2026, 11, 20, 19, 0, tzinfo=ZoneInfo("America/New_York"))
 AGAIN = "run the same command again later — nothing will be duplicated"
-
-
-@pytest.fixture
-def todoist(tmp_path: Path) -> Iterator[TodoistBackend]:
-    with backend(tmp_path) as made:
-        yield made
-
-
-def export(todoist: TodoistBackend, store: StateStore, tasks: list[Task]) -> Report:
-    exporter = todoist.make_exporter()
-    try:
-        return sync(tasks, {task.record for task in tasks}, exporter, store)
-    finally:
-        exporter.close()
 
 
 def some_tasks() -> list[Task]:

@@ -21,6 +21,8 @@ from followup_todoist import TodoistExporter, payload
 
 from backends.base import RemoteItem
 from followup.exporter import ExportContext
+from followup.state import StateStore
+from followup.sync import Report, sync
 from followup.tasks import Task
 
 
@@ -114,3 +116,12 @@ def make_task(
         reminder_minutes=reminder,
         status="cancelled" if status == "cancelled" else "planned",
     )
+
+
+def export(todoist: TodoistBackend, store: StateStore, tasks: list[Task]) -> Report:
+    """One `followup export` run of these tasks against the fake."""
+    exporter = todoist.make_exporter()
+    try:
+        return sync(tasks, {task.record for task in tasks}, exporter, store)
+    finally:
+        exporter.close()
