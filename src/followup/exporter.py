@@ -55,6 +55,16 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Found:
+    """A task's item found standing at a destination by the task's key (`Exporter.lookup`)."""
+
+    remote_id: str
+    content_hash: str | None = None  # what it was written from, when the destination keeps it
+    done: bool = False  # the person completed it there
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class SyncedTask:
     """A task as it now stands at a destination, with the bookkeeping a file needs."""
 
@@ -111,6 +121,16 @@ class Exporter:
     def apply(self, changes: Sequence[Change]) -> Iterator[Outcome]:
         """Carry out one batch; yield an outcome per change as soon as it is known."""
         raise NotImplementedError
+
+    def lookup(self, tasks: Sequence[Task]) -> Mapping[str, Found] | None:
+        """Which of these tasks already stand at the destination, by task key.
+
+        The sync engine asks before re-sending a write whose outcome it never learnt (a
+        killed run, a lost answer) and before the first write to a target it has no state
+        for, so nothing is created twice. Report items that exist (live or completed by the
+        person), not deleted or cancelled ones. None means this exporter cannot tell.
+        """
+        return None
 
     def publish(self, tasks: Iterable[SyncedTask]) -> None:
         """After a run: every task now known at this target, for whole-file exporters."""
