@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from followup.errors import UserError
+from followup.errors import ExportFailed, UserError
 
 APP = "followup"
 
@@ -158,8 +158,16 @@ def _read_secrets_file() -> dict[str, str]:
     path = _secrets_file()
     if not path.exists():
         return {}
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ExportFailed(
+            f"the secrets file {path} is damaged ({error}); it was left as it is. Move it"
+            f" aside (mv '{path}' '{path}.damaged') and sign in again with followup auth NAME"
+        ) from None
+    return {str(name): str(value) for name, value in data.items()}
 
 
 def store_secret(name: str, value: str) -> str:

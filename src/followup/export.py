@@ -112,7 +112,14 @@ def sync_with_progress(
 
     try:
         return sync(
-            tasks, records, exporter, store, dry_run=dry_run, on_plan=on_plan, progress=tick
+            tasks,
+            records,
+            exporter,
+            store,
+            dry_run=dry_run,
+            on_plan=on_plan,
+            progress=tick,
+            on_wait=echo,
         )
     finally:
         for bar in bars:

@@ -1,8 +1,9 @@
 """Sync: compare the plan with what a destination has (diff), then write the difference.
 
-`diff` is pure. `apply` hands the changes to the exporter in batches and records every
-success in the state store the moment it is reported, so an interrupted run is finished
-by the next one without duplicates.
+`diff` is pure. `apply` hands the changes to the exporter in batches, marks each write in
+flight before it is sent and records every success the moment it is reported. `reconcile`
+starts the next run by asking the destination about every write whose outcome was never
+learnt, so an interrupted run is finished without duplicates, even after an edit.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from followup.errors import ExportFailed
-from followup.exporter import Change, Exporter, Outcome, SyncedTask
-from followup.state import StateRow, StateStore
+from followup.exporter import Change, Exporter, Found, Outcome, SyncedTask
+from followup.state import InFlight, StateRow, StateStore
 from followup.tasks import Task
 
 
@@ -104,22 +105,30 @@ def apply(
     report: Report,
     progress: Progress | None = None,
 ) -> None:
-    """Write `changes` through `exporter` in batches, recording each success at once."""
+    """Write `changes` through `exporter` in batches, recording each success at once.
+
+    A write stays in flight until its success is recorded: a failure may still have landed
+    (a timeout, a lost answer), so the next run asks before sending it again.
+    """
+    target = exporter.target
     for start in range(0, len(changes), exporter.batch_size):
         batch = changes[start : start + exporter.batch_size]
         reported: set[str] = set()
+        store.mark_in_flight(exporter.name, target, batch)
         try:
             for outcome in exporter.apply(batch):
                 reported.add(outcome.change.task.key)
                 if outcome.ok:
-                    store.record(
-                        exporter.name,
-                        exporter.target,
-                        outcome.change.task,
-                        outcome.remote_id,
-                        bump_sequence=outcome.change.remote is not None,
-                        extra=dict(outcome.extra),
-                    )
+                    with store.transaction():
+                        store.record(
+                            exporter.name,
+                            target,
+                            outcome.change.task,
+                            outcome.remote_id,
+                            bump_sequence=outcome.change.remote is not None,
+                            extra=dict(outcome.extra),
+                        )
+                        store.settle(exporter.name, target, [outcome.change.task.key])
                 report.count(outcome)
                 if progress:
                     progress(1)
@@ -131,6 +140,64 @@ def apply(
             return
 
 
+def reconcile(tasks: Sequence[Task], exporter: Exporter, store: StateStore) -> list[str]:
+    """Settle what the state store cannot vouch for by asking the destination, by key.
+
+    Every write in flight (sent, never confirmed) and, at a target this store has no rows
+    for (a first run, a lost database, another account), every planned task. What stands
+    there is adopted; an in-flight write that did not land is forgotten, so `diff` plans it
+    again from the record as it is now. Returns notices for the person.
+    """
+    name, target = exporter.name, exporter.target
+    pending = {entry.task.key: entry for entry in store.in_flight(name, target)}
+    adopting = [] if store.has_rows(name, target) else [t for t in tasks if t.status == "planned"]
+    asked = {entry.task.key: entry.task for entry in pending.values()}
+    asked.update((task.key, task) for task in adopting if task.key not in asked)
+    if not asked:
+        return []
+    found = exporter.lookup(list(asked.values()))
+    if found is None:  # it cannot tell: in-flight writes are sent again, as before
+        return []
+    with store.transaction():
+        for key, entry in pending.items():
+            _settle_in_flight(name, target, entry, found.get(key), store)
+        adopted = [task for task in adopting if task.key in found and task.key not in pending]
+        for task in adopted:
+            _adopt(name, target, task, found[task.key], store)
+        store.settle(name, target, pending)
+    if adopted:
+        return [
+            f"{name}: adopted {len(adopted)} item(s) already there that this computer's state"
+            " did not know (a first run here, or a lost state database); nothing was duplicated"
+        ]
+    return []
+
+
+def _settle_in_flight(
+    name: str, target: str, entry: InFlight, found: Found | None, store: StateStore
+) -> None:
+    if entry.action == "cancel":
+        if found is None or found.done:  # gone (or completed by the person): the cancel holds
+            store.record(name, target, entry.task, None, bump_sequence=True)
+        return  # still there: the row stays as it was, and diff cancels it again
+    if found is not None:
+        _adopt(name, target, entry.task, found, store)
+    # Not there: a create is planned again by diff; an update is sent again to the old id.
+
+
+def _adopt(name: str, target: str, task: Task, found: Found, store: StateStore) -> None:
+    extra = {**found.extra, "done": True} if found.done else dict(found.extra)
+    store.record(
+        name,
+        target,
+        task,
+        found.remote_id,
+        bump_sequence=False,
+        extra=extra,
+        content_hash=found.content_hash or "",  # unknown content: diff sends an update
+    )
+
+
 def sync(
     tasks: Sequence[Task],
     records: set[str],
@@ -140,21 +207,33 @@ def sync(
     dry_run: bool = False,
     on_plan: Callable[[Diff], None] | None = None,
     progress: Progress | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Report:
-    """Bring one destination up to date with the plan of `records`."""
-    planned = diff(tasks, store.rows(exporter.name, exporter.target, records), records)
-    report = Report(exporter.name, exporter.target, unchanged=planned.unchanged)
-    if on_plan:
-        on_plan(planned)
+    """Bring one destination up to date with the plan of `records`.
+
+    One writer per destination: the lock is taken before the exporter resolves its target,
+    so containers (a calendar, a project) are never created by two runs at once.
+    """
     if dry_run:
+        planned = diff(tasks, store.rows(exporter.name, exporter.target, records), records)
+        report = Report(exporter.name, exporter.target, unchanged=planned.unchanged)
+        if on_plan:
+            on_plan(planned)
         for change in planned.changes:
             report.count(Outcome(change))  # what would happen, for the summary line
         return report
-    apply(planned.changes, exporter, store, report, progress)
-    rows = store.rows(exporter.name, exporter.target, records)
-    try:
-        exporter.publish([SyncedTask(row.task, row.remote) for row in rows if row.task])
-    except ExportFailed as error:
-        report.publish_error = str(error)
+    with store.writer(exporter.name, on_wait):
+        notices = reconcile(tasks, exporter, store)
+        planned = diff(tasks, store.rows(exporter.name, exporter.target, records), records)
+        report = Report(exporter.name, exporter.target, unchanged=planned.unchanged)
+        report.notices.extend(store.notices + notices)
+        if on_plan:
+            on_plan(planned)
+        apply(planned.changes, exporter, store, report, progress)
+        rows = store.rows(exporter.name, exporter.target, records)
+        try:
+            exporter.publish([SyncedTask(row.task, row.remote) for row in rows if row.task])
+        except ExportFailed as error:
+            report.publish_error = str(error)
     report.notices.extend(exporter.context.notices)
     return report

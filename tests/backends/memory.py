@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 from backends.base import RemoteItem
 from followup.errors import ExportFailed
-from followup.exporter import Change, ExportContext, Exporter, Outcome
+from followup.exporter import Change, ExportContext, Exporter, Found, Outcome
+from followup.tasks import Task
 
 
 class MemoryRemote:
@@ -50,8 +51,17 @@ class MemoryExporter(Exporter):
                 "key": task.key,
                 "title": task.title,
                 "start": task.start,
+                "hash": task.content_hash,
             }
             yield Outcome(change, remote_id=remote_id)
+
+    def lookup(self, tasks: Sequence[Task]) -> Mapping[str, Found]:
+        wanted = {task.key for task in tasks}
+        return {
+            item["key"]: Found(remote_id, content_hash=item["hash"])
+            for remote_id, item in self.remote.items.items()
+            if item["key"] in wanted
+        }
 
 
 class MemoryBackend:
