@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,23 @@ def test_a_damaged_secrets_file_is_named_and_kept(followup_home: Path) -> None:
     assert result.returncode == 1
     assert str(secrets) in result.stderr and "damaged" in result.stderr
     assert secrets.read_text(encoding="utf-8") == '{"todoist": "tok'
+
+
+def test_a_database_with_damaged_pages_is_named_and_kept(
+    followup_home: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    followup("export", str(SAMPLE), "--to", "ics", "-o", str(out))
+    database = state_db(followup_home)
+    import sqlite3
+
+    with closing(sqlite3.connect(database)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    damaged = bytearray(database.read_bytes())
+    for offset in range(4096 * 2, len(damaged), 4096):
+        damaged[offset : offset + 100] = b"\xff" * 100
+    database.write_bytes(bytes(damaged))
+    result = followup("export", str(SAMPLE), "--to", "ics", "-o", str(out))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert str(database) in result.stderr and "damaged" in result.stderr
+    assert database.read_bytes() == bytes(damaged)
