@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -131,6 +131,14 @@ class Exporter:
         person), not deleted or cancelled ones. None means this exporter cannot tell.
         """
         return None
+
+    def completions(self, tasks: Sequence[SyncedTask]) -> Mapping[str, date]:
+        """Which of these tasks the person checked off at the destination, and on what day.
+
+        `followup sync` asks before planning and writes each one into its record, exactly
+        as `followup done` would. Empty when the destination cannot tell.
+        """
+        return {}
 
     def publish(self, tasks: Iterable[SyncedTask]) -> None:
         """After a run: every task now known at this target, for whole-file exporters."""
