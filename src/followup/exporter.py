@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -132,11 +132,12 @@ class Exporter:
         """
         return None
 
-    def completions(self, tasks: Sequence[SyncedTask]) -> Mapping[str, date]:
-        """Which of these tasks the person checked off at the destination, and on what day.
+    def completions(self, tasks: Sequence[SyncedTask]) -> Mapping[str, datetime]:
+        """Which of these tasks the person checked off at the destination, and when (aware).
 
         `followup sync` asks before planning and writes each one into its record, exactly
-        as `followup done` would. Empty when the destination cannot tell.
+        as `followup done` would; a completion already taken in is not taken again, so a
+        later `followup done --undo` wins. Empty when the destination cannot tell.
         """
         return {}
 
