@@ -114,7 +114,7 @@ def render_component(
         f"SEQUENCE:{max(sequence, 0)}",
     ]
     lines.extend(_when(task, component))
-    lines.append(f"SUMMARY:{escape_text(task.title)}")
+    lines.append(f"SUMMARY:{escape_text(task.display_title)}")
     if task.body:
         lines.append(f"DESCRIPTION:{escape_text(task.body)}")
     url = next((link for link in task.links if _URI.fullmatch(link)), None)
@@ -124,13 +124,16 @@ def render_component(
     labels = [escape_text(label) for label in task.labels if clean_text(label)]
     if labels:
         lines.append(f"CATEGORIES:{','.join(labels)}")
-    cancelled = task.status == "cancelled"
-    if cancelled:
+    if task.status == "cancelled":
         lines.append("STATUS:CANCELLED")
+    elif task.status == "done" and component == "todo":
+        lines.append("STATUS:COMPLETED")
+        if task.done_on:  # RFC 5545 3.8.2.1: COMPLETED is a UTC date-time; noon keeps the day
+            lines.append(f"COMPLETED:{_utc(datetime.combine(task.done_on, time(12), UTC))}")
     else:
         lines.append("STATUS:CONFIRMED" if component == "event" else "STATUS:NEEDS-ACTION")
-    # No alarm on a cancelled item: nobody should be reminded of what was called off.
-    if task.reminder_minutes is not None and not cancelled:
+    # No alarm for what was called off or is done: nobody should be reminded of it.
+    if task.reminder_minutes is not None and task.status == "planned":
         lines.extend(_alarm(task, component))
     lines.append(f"END:{name}")
     return "".join(fold(line) for line in lines)

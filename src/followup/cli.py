@@ -976,38 +976,11 @@ def sync_command(
         raise click.exceptions.Exit(2)
 
 
-@cli.command("list")
-@click.argument("folder", required=False, type=FEED_FOLDER)
-@click.pass_context
-def list_command(ctx: click.Context, folder: Path | None) -> None:
-    """The applications in the folder with their status and next task, overdue first.
+from followup.living import done, list_command, round_command  # noqa: E402  (they use cli's helpers)
 
-    \b
-    Example:
-      followup list ~/job-search
-    """
-    from followup.jobsearch import applications, load_folder
-    from followup.timeline import when_text
-
-    settings = load_settings()
-    now = current_time(ctx)
-    loaded = load_folder(_folder_argument(folder, settings))
-    for message in loaded.errors:
-        click.echo(f"skipped {message}", err=True)
-    found = applications(loaded, settings, now)
-    width = max((len(a.record.application) for a in found), default=0)
-    for application in found:
-        task = application.next_task
-        flag = "overdue" if application.overdue else ""
-        what = f"{when_text(task):<26}  {task.title}" if task else "nothing planned"
-        click.echo(
-            f"{application.record.application:<{width}}  {application.record.status:<10}  "
-            f"{flag:<7}  {what}"
-        )
-    if not found:
-        click.echo("no records yet: `followup new -o FOLDER/company.yaml` after an interview")
-    if loaded.errors:
-        raise click.exceptions.Exit(2)
+cli.add_command(done)
+cli.add_command(round_command)
+cli.add_command(list_command)
 
 
 def main() -> None:

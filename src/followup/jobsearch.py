@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,8 +31,6 @@ Echo = Callable[[str], None]
 ConfirmPrune = Callable[[list[str]], bool]
 # The feed reads the folder itself (`followup serve` / `followup feed`); sync leaves it be.
 SELF_UPDATING = frozenset({"feed"})
-# A planned task whose due passed this long ago is taken as done (followup cannot know).
-OVERDUE_FOR = timedelta(days=7)
 
 
 @dataclass
@@ -205,38 +203,6 @@ def synced_destinations(store: StateStore, record: str) -> list[tuple[str, str]]
     """Every (exporter, target) that holds tasks of `record`, exports and feeds included."""
     query = "SELECT DISTINCT exporter, target FROM synced WHERE record = ? ORDER BY 1, 2"
     return [(exporter, target) for exporter, target in store.db.execute(query, (record,))]
-
-
-# --- `followup list` --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Application:
-    """One line of `followup list`: a record, its status, and what to do next."""
-
-    record: InterviewRecord
-    path: Path
-    next_task: Task | None
-    overdue: bool
-
-    def sort_key(self, now: datetime) -> tuple[int, datetime, str]:
-        if self.next_task is None:
-            return (2, now, self.record.application)
-        return (0 if self.overdue else 1, instant(self.next_task.due, now), self.record.id)
-
-
-def applications(folder: Folder, settings: Settings, now: datetime) -> list[Application]:
-    """Every application, overdue ones first, then by when the next task is due."""
-    plans = plan_folder(folder, settings, now)
-    found = []
-    for path, record in folder.records:
-        planned = [task for task in plans[record.id] if task.status == "planned"]
-        recent = [t for t in planned if now - OVERDUE_FOR <= instant(t.due, now) < now]
-        upcoming = [t for t in planned if instant(t.due, now) >= now]
-        overdue = max(recent, key=lambda t: instant(t.due, now), default=None)
-        soonest = min(upcoming, key=lambda t: instant(t.due, now), default=None)
-        found.append(Application(record, path, overdue or soonest, overdue is not None))
-    return sorted(found, key=lambda application: application.sort_key(now))
 
 
 def instant(when: datetime | date, now: datetime) -> datetime:

@@ -45,9 +45,18 @@ def record_outcome(path: Path, change: OutcomeChange) -> InterviewRecord:
     except OSError as error:
         raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
     current = record_from_data(path, parse_text(path, text))
-    fields = _changed_fields(current, change)
+    return edit_record(path, text, _changed_fields(current, change)) or current
+
+
+REMOVE = object()  # as a field's value: take the field out of the file
+
+
+def edit_record(path: Path, text: str, fields: dict[str, Any]) -> InterviewRecord | None:
+    """Set (or REMOVE) these dotted fields in the record file `path`, whose text is `text`,
+    keeping everything else as the person wrote it; the result is validated before the
+    file is replaced. Returns the updated record, or None when there was nothing to do."""
     if not fields:
-        return current
+        return None
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         updated = _edit_yaml(text, fields)
@@ -108,7 +117,12 @@ def _edit_yaml(text: str, fields: dict[str, Any]) -> str:
             if not isinstance(parent.get(part), dict):
                 parent[part] = CommentedMap()
             parent = parent[part]
-        parent[key] = value
+        if value is not REMOVE:
+            parent[key] = value
+        elif key in parent:
+            del parent[key]
+            if path and not parent:  # an emptied mapping goes too
+                _parent_of(data, path).pop(path[-1])
     out = io.StringIO()
     yaml.dump(data, out)
     dumped = out.getvalue()
@@ -116,6 +130,12 @@ def _edit_yaml(text: str, fields: dict[str, Any]) -> str:
         text, dumped, {part for name in fields for part in name.split(".")}
     )
     return merged if _same_yaml(merged, dumped) else dumped
+
+
+def _parent_of(data: Any, path: list[str]) -> Any:
+    for part in path[:-1]:
+        data = data[part]
+    return data
 
 
 def _same_yaml(one: str, other: str) -> bool:
@@ -142,8 +162,8 @@ def _keep_untouched_lines(before: str, after: str, keys: set[str]) -> str:
         elif action == "replace" and old_end - old_start == new_end - new_start:
             for was, now in zip(old[old_start:old_end], new[new_start:new_end], strict=True):
                 merged.append(now if sets_key.match(now) else was)
-        elif action == "delete":
-            merged += old[old_start:old_end]
+        elif action == "delete":  # lines of removed fields go; ruamel's re-spacing does not
+            merged += [line for line in old[old_start:old_end] if not sets_key.match(line)]
         else:  # lines added for new fields
             merged += [line for line in new[new_start:new_end] if sets_key.match(line)]
             merged += [line for line in old[old_start:old_end]]
@@ -170,7 +190,10 @@ def _edit_toml(path: Path, text: str, fields: dict[str, Any]) -> str:
     lines = text.splitlines(keepends=True)
     for name, value in fields.items():
         table, _, key = name.rpartition(".")
-        lines = _set_toml_key(lines, table, key, _toml_value(value))
+        if value is REMOVE:
+            lines = _remove_toml_key(lines, table, key)
+        else:
+            lines = _set_toml_key(lines, table, key, _toml_value(value))
     updated = "".join(lines)
     try:
         data = tomllib.loads(updated)
@@ -180,7 +203,7 @@ def _edit_toml(path: Path, text: str, fields: dict[str, Any]) -> str:
         found: Any = data
         for part in name.split("."):
             found = found.get(part) if isinstance(found, dict) else None
-        if found != value:
+        if found != (None if value is REMOVE else value):
             raise UserError(
                 f"{path}: could not update `{name}` safely (it is written in a form followup "
                 "does not edit); set it by hand"
@@ -194,12 +217,40 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)  # a valid TOML basic string
 
 
+def _toml_key_pattern(key: str) -> str:
+    """A key as it may be written: bare, or quoted (a task key with a slash must be)."""
+    bare = re.escape(key)
+    return (
+        rf"(?:{bare}|\"{bare}\"|'{bare}')"
+        if _BARE_KEY.fullmatch(key)
+        else rf"(?:\"{bare}\"|'{bare}')"
+    )
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _remove_toml_key(lines: list[str], table: str, key: str) -> list[str]:
+    start, end = _table_span(lines, table)
+    if start is None:
+        return lines
+    pattern = re.compile(rf"^\s*{_toml_key_pattern(key)}\s*=")
+    kept = [line for i, line in enumerate(lines) if not (start <= i < end and pattern.match(line))]
+    own = kept[start : end - (len(lines) - len(kept))]
+    if table and not any(line.strip() for line in own):  # the table is empty now: it goes too
+        header = start - 1
+        blank_before = header > 0 and not kept[header - 1].strip()
+        return kept[: header - blank_before] + kept[end - (len(lines) - len(kept)) :]
+    return kept
+
+
 def _set_toml_key(lines: list[str], table: str, key: str, value: str) -> list[str]:
     start, end = _table_span(lines, table)
+    written = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
     if start is None:  # no such table yet: add it at the end
         tail = "" if not lines or lines[-1].endswith("\n") else "\n"
-        return [*lines, f"{tail}\n[{table}]\n{key} = {value}\n"]
-    pattern = re.compile(rf"^(\s*{re.escape(key)}\s*=\s*){_VALUE}(.*)$", re.DOTALL)
+        return [*lines, f"{tail}\n[{table}]\n{written} = {value}\n"]
+    pattern = re.compile(rf"^(\s*{_toml_key_pattern(key)}\s*=\s*){_VALUE}(.*)$", re.DOTALL)
     for index in range(start, end):
         match = pattern.match(lines[index])
         if match:
@@ -213,7 +264,7 @@ def _set_toml_key(lines: list[str], table: str, key: str, value: str) -> list[st
     insert_at = last_key + 1
     if insert_at > 0 and not lines[insert_at - 1].endswith("\n"):
         lines[insert_at - 1] += "\n"
-    lines.insert(insert_at, f"{key} = {value}\n")
+    lines.insert(insert_at, f"{written} = {value}\n")
     return lines
 
 
@@ -244,5 +295,81 @@ def _edit_json(text: str, fields: dict[str, Any]) -> str:
         *path, key = name.split(".")
         for part in path:
             parent = parent.setdefault(part, {})
-        parent[key] = value.isoformat() if isinstance(value, date) else value
+        if value is REMOVE:
+            parent.pop(key, None)
+        else:
+            parent[key] = value.isoformat() if isinstance(value, date) else value
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- a new interview round ------------------------------------------------------------
+
+
+def append_interview(path: Path, text: str, interview: dict[str, Any]) -> InterviewRecord:
+    """Append `interview` to the record's `interviews`, keeping the rest of the file."""
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        updated = _append_yaml(text, interview)
+    elif suffix == ".toml":
+        updated = _append_toml(path, text, interview)
+    else:
+        data = json.loads(text)
+        data.setdefault("interviews", []).append(interview)
+        updated = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    record = record_from_data(path, parse_text(path, updated))
+    _replace(path, updated)
+    return record
+
+
+def _append_yaml(text: str, interview: dict[str, Any]) -> str:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    _, sequence_indent, dash_offset = load_yaml_guess_indent(text)
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=_mapping_indent(text), sequence=sequence_indent, offset=dash_offset or 0)
+    data = yaml.load(text)
+    data["interviews"].append(interview)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    dumped = out.getvalue()
+    # Only the new round's lines are added; every other line stays as the person wrote it.
+    merged = _keep_untouched_lines(text, dumped, _all_keys(interview))
+    return merged if _same_yaml(merged, dumped) else dumped
+
+
+def _all_keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {key for item in value.values() for key in _all_keys(item)}
+    if isinstance(value, list):
+        return {key for item in value for key in _all_keys(item)}
+    return set()
+
+
+def _append_toml(path: Path, text: str, interview: dict[str, Any]) -> str:
+    """An `[[interviews]]` table (and its interviewers) at the end of the file."""
+    lines = ["", "[[interviews]]"]
+    lines += [
+        f"{key} = {_toml_value(value)}" for key, value in interview.items() if key != "interviewers"
+    ]
+    for person in interview["interviewers"]:
+        lines += ["", "[[interviews.interviewers]]"]
+        for key, value in person.items():
+            if isinstance(value, list):
+                items = ", ".join(_toml_value(item) for item in value)
+                lines.append(f"{key} = [{items}]")
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+    updated = text + ("" if text.endswith("\n") else "\n") + "\n".join(lines) + "\n"
+    try:
+        count = len(tomllib.loads(updated).get("interviews", []))
+    except tomllib.TOMLDecodeError:
+        count = -1
+    if count != len(tomllib.loads(text).get("interviews", [])) + 1:
+        raise UserError(
+            f"{path}: could not add the round safely (its interviews are written in a form"
+            " followup does not edit); add it by hand"
+        )
+    return updated

@@ -23,7 +23,7 @@ from followup.calendar_math import (
 from followup.config import Settings
 from followup.playbook import EVENING, MORNING, Playbook, Rule, choose_profile, playbook_for
 from followup.record import Interview, Interviewer, InterviewRecord, person_slug
-from followup.tasks import Task
+from followup.tasks import Task, TaskStatus
 
 
 @dataclass(frozen=True)
@@ -91,14 +91,17 @@ def _tasks_of_rule(
     tasks = []
     for number, interview in rounds:
         when = _when(rule, context, interview, anchors)
-        anchors[rule.id] = when
         if not _condition_holds(rule.condition, context, interview):
+            anchors[rule.id] = when
             continue
         people: list[Interviewer | None] = (
             list(interview.interviewers) if rule.per_interviewer else [None]
         )
-        for person in people:
-            tasks.append(_task(rule, context, interview, number, person, when))
+        made = [_task(rule, context, interview, number, person, when) for person in people]
+        done = [record.done[task.ref] for task in made if task.ref in record.done]
+        # What follows counts from when it was actually done, not from when it was planned.
+        anchors[rule.id] = max(done) if done and len(done) == len(made) else when
+        tasks.extend(made)
     return tasks
 
 
@@ -204,9 +207,17 @@ def _task(
         application=record.application,
         reminder_minutes=rule.reminder_minutes,
         late=late,
-        status="planned" if record.status in rule.statuses else "cancelled",
+        status=_status(rule, record, key),
         links=tuple(links),
+        done_on=record.done.get(key.partition("/")[2]),
     )
+
+
+def _status(rule: Rule, record: InterviewRecord, key: str) -> TaskStatus:
+    """Done when the record says so (whatever happened since), else by the outcome."""
+    if key.partition("/")[2] in record.done:
+        return "done"
+    return "planned" if record.status in rule.statuses else "cancelled"
 
 
 def _kind_and_channel(rule: Rule, record: InterviewRecord) -> tuple[str, str]:

@@ -25,6 +25,7 @@ RECORD_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
 LongText = Annotated[str, Meta(max_length=MAX_TEXT * 5)]
 RECORD_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
+TASK_REF = re.compile(r"[a-z0-9-]+(?:/[a-z0-9-]+)*")  # a task key without its record id
 DURATION = re.compile(r"(\d{1,3})(m|min|h)")
 Status = Literal["waiting", "heard-back", "offer", "rejected", "withdrawn"]
 Channel = Literal["email", "phone", "mail", "in-person"]
@@ -88,6 +89,8 @@ class InterviewRecord(Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
     status: Status = "waiting"
     status_since: date | None = None
     status_note: LongText | None = None
+    # What the person did, by task (`thank-you/jane-doe`, `check-in`): `followup done` writes it.
+    done: dict[str, date] = {}
 
     @property
     def zone(self) -> ZoneInfo:
@@ -251,6 +254,11 @@ def _semantic_problems(record: InterviewRecord) -> list[tuple[str, str]]:
             Offset.parse(text)
         except ValueError as error:
             problems.append((f"offsets.{name}", str(error)))
+    for task, day in record.done.items():
+        if not TASK_REF.fullmatch(task) or task.split("/")[0] not in RULE_IDS:
+            problems.append((f"done.{task}", "not a task of the plan, like thank-you/jane-doe"))
+        elif day < first.date():
+            problems.append((f"done.{task}", "is before the first interview"))
     return problems
 
 

@@ -32,20 +32,18 @@ def diff(tasks: Iterable[Task], rows: Iterable[StateRow], records: set[str]) -> 
     for task in tasks:
         planned_keys.add(task.key)
         row = known.get(task.key)
-        if row is None:
+        was_cancelled = row is not None and row.remote.status == "cancelled"
+        if row is None or was_cancelled:
             if task.status == "planned":
-                changes.append(Change("create", task))
-            continue
-        was_cancelled = row.remote.status == "cancelled"
-        if task.status == "cancelled":
-            if was_cancelled:
+                changes.append(Change("create", task, row.remote if row else None))
+            elif row is not None:
                 unchanged += 1
-            else:
-                changes.append(Change("cancel", task, row.remote))
-        elif was_cancelled:
-            changes.append(Change("create", task, row.remote))
+            # Done before it ever got there (or after it was called off): nothing to show.
+            continue
+        if task.status == "cancelled":
+            changes.append(Change("cancel", task, row.remote))
         elif row.remote.content_hash != task.content_hash:
-            changes.append(Change("update", task, row.remote))
+            changes.append(Change("update", task, row.remote))  # a done task is kept, marked
         else:
             unchanged += 1
     for key, row in known.items():

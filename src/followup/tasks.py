@@ -12,7 +12,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 Kind = Literal["email", "call", "mail", "prep", "reflect"]
-TaskStatus = Literal["planned", "cancelled"]
+TaskStatus = Literal["planned", "cancelled", "done"]  # done: the record says it was done
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Task:
     late: bool = False
     status: TaskStatus = "planned"
     links: tuple[str, ...] = field(default=())
+    done_on: date | None = None  # the day the person did it (status "done")
 
     @property
     def all_day(self) -> bool:
@@ -62,6 +63,16 @@ class Task:
     def content_hash(self) -> str:
         canonical = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+    @property
+    def display_title(self) -> str:
+        """The title as a calendar or task list shows it: a done task says so."""
+        return f"Done: {self.title}" if self.status == "done" else self.title
+
+    @property
+    def ref(self) -> str:
+        """The key without its record id: how a record names the task (`done:`)."""
+        return self.key.partition("/")[2]
 
     def cancelled(self) -> Task:
         return dataclasses.replace(self, status="cancelled")
@@ -88,6 +99,7 @@ class Task:
             "late": self.late,
             "status": self.status,
             "links": list(self.links),
+            "done_on": self.done_on.isoformat() if self.done_on else None,
             "body": self.body,
         }
 
@@ -113,6 +125,7 @@ class Task:
             late=data["late"],
             status=data["status"],
             links=tuple(data["links"]),
+            done_on=date.fromisoformat(data["done_on"]) if data.get("done_on") else None,
         )
 
 

@@ -21,7 +21,9 @@ def render_timeline(record: InterviewRecord, tasks: list[Task], now: datetime) -
         marks = []
         if task.late:
             marks.append("LATE: moved to the next working slot")
-        if task.status == "cancelled":
+        if task.status == "done":
+            marks.append(f"done {task.done_on}")
+        elif task.status == "cancelled":
             marks.append("cancelled")
         elif _is_past(task, now):
             marks.append("past")
