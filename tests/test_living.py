@@ -166,3 +166,55 @@ def test_list_groups_due_work_by_application_and_hides_done(tmp_path: Path) -> N
     assert "thank-you note to Raj Patel" not in hidden
     shown = run("list", str(folder), "--all", now=now).output
     assert "done 2026-11-23" in shown and "thank-you note to Raj Patel" in shown
+
+
+def test_what_was_checked_off_at_a_destination_is_taken_in_once(tmp_path: Path) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from backends.memory import MemoryBackend
+
+    from followup.config import Settings
+    from followup.jobsearch import _Prepared, load_folder, plan_folder, take_in_completions
+    from followup.state import StateStore
+    from followup.sync import sync
+
+    folder = tmp_path / "search"
+    folder.mkdir()
+    path = copy(folder, "onsite-acme.yaml")
+    settings = Settings(country="US", timezone="America/New_York")
+    now = datetime(2026, 11, 23, 12, tzinfo=ZoneInfo("America/New_York"))
+    backend = MemoryBackend(tmp_path)
+    store = StateStore(tmp_path / "state.db")
+    checked_at = datetime(2026, 11, 21, 2, 30, tzinfo=ZoneInfo("UTC"))  # the 20th in New York
+    key = "acme-backend-2026-11/thank-you/jane-doe"
+
+    def one_sync() -> None:
+        loaded = load_folder(folder)
+        exporter = backend.make_exporter()
+        exporter.completions = lambda tasks: {  # type: ignore[method-assign]
+            task.task.key: checked_at for task in tasks if task.task.key == key
+        }
+        take_in_completions(
+            _Prepared("memory", exporter, store, set()),
+            loaded,
+            settings,
+            dry_run=False,
+            echo=lambda line: None,
+        )
+        plans = plan_folder(loaded, settings, now)
+        sync([t for ts in plans.values() for t in ts], set(plans), exporter, store)
+
+    one_sync()  # the first sync sends the tasks
+    assert "done" not in path.read_text(encoding="utf-8")
+    one_sync()  # the next one finds the thank-you checked off there
+    assert "thank-you/jane-doe: 2026-11-20" in path.read_text(encoding="utf-8")
+    [row] = [row for row in store.rows("memory", "default") if row.key == key]
+    assert row.remote.status == "done"
+
+    run("done", str(path), "thank-you/jane-doe", "--undo", now="2026-11-23T12:00:00-05:00")
+    one_sync()  # the later undo wins: the same completion is not taken in again
+    assert "thank-you/jane-doe" not in path.read_text(encoding="utf-8")
+    [row] = [row for row in store.rows("memory", "default") if row.key == key]
+    assert row.remote.status == "planned"
+    store.close()

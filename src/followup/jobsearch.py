@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from followup.config import Settings
 from followup.errors import FollowupError, UserError
@@ -107,8 +108,11 @@ def sync_folder(
     confirm_prune: ConfirmPrune,
     echo: Echo,
 ) -> list[DestinationResult]:
-    """Sync every loadable record of `folder` to each destination; one failing spares the rest."""
-    plans = plan_folder(folder, settings, now)
+    """Sync every loadable record of `folder` to each destination; one failing spares the rest.
+
+    What the person checked off at a destination is first written into the records (as
+    `followup done` would), so the plan every destination then receives follows it.
+    """
     results: list[DestinationResult] = []
     prepared: list[_Prepared] = []
     try:
@@ -117,6 +121,12 @@ def sync_folder(
                 prepared.append(_prepare(name, settings, folder, dry_run=dry_run))
             except FollowupError as error:
                 results.append(DestinationResult(name, error=str(error)))
+        for destination in prepared:
+            try:
+                take_in_completions(destination, folder, settings, dry_run=dry_run, echo=echo)
+            except FollowupError as error:
+                echo(f"{destination.name}: could not read what you checked off there: {error}")
+        plans = plan_folder(folder, settings, now)
         gone = sorted(set().union(*(p.gone for p in prepared)))
         agreed = bool(gone) and (prune or (not dry_run and confirm_prune(gone)))
         if gone and not agreed:
@@ -133,6 +143,53 @@ def sync_folder(
             destination.exporter.close()
     order = {name: index for index, name in enumerate(destinations)}
     return sorted(results, key=lambda result: order[result.name])
+
+
+def take_in_completions(
+    destination: _Prepared, folder: Folder, settings: Settings, *, dry_run: bool, echo: Echo
+) -> None:
+    """Record in each record file what was checked off at `destination`, once per
+    completion: undone later with `followup done --undo`, it is not taken in again."""
+    from followup.exporter import SyncedTask
+    from followup.living import record_completions
+
+    exporter, store = destination.exporter, destination.store
+    paths = {record.id: (index, path) for index, (path, record) in enumerate(folder.records)}
+    open_rows = [
+        row
+        for row in store.rows(exporter.name, exporter.target, set(paths))
+        if row.task is not None and row.remote.status == "planned"
+    ]
+    if not open_rows:
+        return
+    checked = exporter.completions(
+        [SyncedTask(row.task, row.remote) for row in open_rows if row.task]
+    )
+    rows = {row.key: row for row in open_rows}
+    fresh = {
+        key: when
+        for key, when in checked.items()
+        if key in rows and rows[key].remote.extra.get("completion") != when.isoformat()
+    }
+    zone = ZoneInfo(settings.timezone) if settings.timezone else None
+    by_record: dict[str, dict[str, date]] = {}
+    for key, when in sorted(fresh.items()):
+        record_id, _, ref = key.partition("/")
+        by_record.setdefault(record_id, {})[ref] = when.astimezone(zone).date()
+    for record_id, days in by_record.items():
+        index, path = paths[record_id]
+        names = ", ".join(f"{ref} ({day})" for ref, day in days.items())
+        if dry_run:
+            echo(f"{exporter.name}: would record as done in {path}: {names}")
+            continue
+        folder.records[index] = (path, record_completions(path, folder.records[index][1], days))
+        echo(f"{exporter.name}: checked off there, recorded as done in {path}: {names}")
+    if not dry_run:
+        with store.transaction():
+            for key, when in fresh.items():
+                store.annotate(
+                    exporter.name, exporter.target, key, {"completion": when.isoformat()}
+                )
 
 
 def _prepare(name: str, settings: Settings, folder: Folder, *, dry_run: bool) -> _Prepared:

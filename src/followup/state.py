@@ -275,6 +275,14 @@ class StateStore:
             [(exporter, target, key) for key in keys],
         )
 
+    def annotate(self, exporter: str, target: str, key: str, extra: dict[str, object]) -> None:
+        """Merge `extra` into a row's notes, leaving what was written untouched."""
+        self.db.execute(
+            "UPDATE synced SET extra = json_patch(extra, ?)"
+            " WHERE exporter = ? AND target = ? AND key = ?",
+            (json.dumps(extra), exporter, target, key),
+        )
+
     def has_rows(self, exporter: str, target: str) -> bool:
         """Whether this destination has ever received anything according to this store."""
         query = "SELECT 1 FROM synced WHERE exporter = ? AND target = ? LIMIT 1"
