@@ -55,3 +55,10 @@ def todoist(tmp_path: Path) -> Iterator[Any]:
 
     with backend(tmp_path) as made:
         yield made
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standard input counts as a terminal, so `new` and `init` ask their questions
+    (CliRunner's input is a pipe; tests/test_guided.py also drives a real pty)."""
+    monkeypatch.setattr("followup.answers.stdin_is_terminal", lambda: True)

@@ -135,7 +135,7 @@ def test_new_by_flags_writes_a_record_that_validates_and_plans(tmp_path: Path) -
     )  # never overwrites without --force
 
 
-def test_new_by_answering_its_prompts(tmp_path: Path) -> None:
+def test_new_by_answering_its_prompts(tmp_path: Path, terminal: None) -> None:
     target = tmp_path / "initech.yaml"
     answers = "\n".join(
         [
@@ -143,10 +143,15 @@ def test_new_by_answering_its_prompts(tmp_path: Path) -> None:
             "Platform Engineer",
             "Europe/Berlin",
             "2026-11-19 15:00",
+            "",  # length: 60m
+            "",  # kind: video
             "Lena Fischer <lena@initech.example>: relocation",
             "",
+            "",  # how you could help Lena: nothing
             "2026-11-26",
+            "",  # may call: no
             "email",
+            "",  # nothing forgotten
             "",
         ]
     )

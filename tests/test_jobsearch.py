@@ -43,11 +43,13 @@ def row(output: str, name: str) -> tuple[int, ...]:
     return tuple(int(n) for n in match.groups())
 
 
-def test_init_writes_settings_that_read_back_and_never_overwrites_unasked(folder: Path) -> None:
+def test_init_writes_settings_that_read_back_and_never_overwrites_unasked(
+    folder: Path, terminal: None
+) -> None:
     answers = (
         "Alex Morgan\nAlex\n--\nAmerica/Chicago\nde\n08:30-16:30\n" + f"{folder}\nics, todoist\n"
     )
-    result = run("init", given=answers.replace("--\n", ""))
+    result = run("init", given=answers.replace("--\n", "\n"))  # no e-mail address
     assert "followup auth todoist" in result.output
     settings = load_settings()
     assert (settings.name, settings.signature, settings.timezone) == (

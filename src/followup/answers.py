@@ -63,6 +63,24 @@ def known_zone(name: str) -> bool:
     return name in _zone_names()
 
 
+def zone_info(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def local_zone_name() -> str:
+    """The system's zone name (from /etc/localtime), or UTC when it cannot be told."""
+    from pathlib import Path
+
+    link = Path("/etc/localtime")
+    if link.is_symlink():
+        parts = link.resolve().parts
+        if "zoneinfo" in parts:
+            return "/".join(parts[parts.index("zoneinfo") + 1 :])
+    return "UTC"
+
+
 def windows_zone(name: str) -> str | None:
     """The IANA zone of a Windows zone name ("Pacific Standard Time"), from the CLDR
     windowsZones table that icalendar ships (icalendar.timezone.windows_to_olson)."""
@@ -227,7 +245,9 @@ def day(text: str) -> date:
 def duration(text: str) -> str:
     """`45m` or `2h`, from "45", "45 min", "1h30", "1.5h", "90 minutes"."""
     value = text.strip().lower().replace(" ", "")
-    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h(?:ours?|rs?)?)?(?:(\d+)(?:m|min|mins|minutes?)?)?", value)
+    match = re.fullmatch(
+        r"(?:(\d+(?:\.\d+)?)h(?:ours?|rs?)?)?(?:(\d+)(?:m|mins?|minutes?)?)?", value
+    )
     if not value or not match or not (match.group(1) or match.group(2)):
         raise Invalid(f"not a length like 45m or 2h: {text.strip()!r}")
     minutes = round(float(match.group(1) or 0) * 60) + int(match.group(2) or 0)
@@ -244,7 +264,7 @@ def email(text: str) -> str:
 
 
 def interviewer(text: str) -> dict[str, Any]:
-    """"Jane Doe <jane@acme.example>: billing; on-call" or "Jane Doe jane@acme.example: billing"."""
+    """ "Jane Doe <jane@acme.example>: topics" or "Jane Doe jane@acme.example: topics"."""
     from followup.record import parse_interviewer
 
     try:
@@ -280,7 +300,7 @@ def yes_no(text: str) -> bool:
 
 
 def items(text: str) -> list[str]:
-    """"a; b; c" -> [a, b, c]."""
+    """ "a; b; c" -> [a, b, c]."""
     return [part.strip() for part in text.split(";") if part.strip()]
 
 

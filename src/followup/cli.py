@@ -15,6 +15,8 @@ import click
 
 from followup import __version__
 from followup.errors import FollowupError, UserError
+from followup.init_settings import init
+from followup.new_record import new
 
 if TYPE_CHECKING:
     from followup.config import Settings
@@ -217,173 +219,6 @@ def completion(shell: str) -> None:
     completer = get_completion_class(shell)
     assert completer is not None
     click.echo(completer(cli, {}, "followup", "_FOLLOWUP_COMPLETE").source())
-
-
-@cli.command()
-@click.option("--company", help="Employer, e.g. 'Acme Corp'.")
-@click.option("--role", help="The role, e.g. 'Senior Backend Engineer'.")
-@click.option("--timezone", "zone", help="The employer's time zone, e.g. America/New_York.")
-@click.option("--at", "at", help="Interview start, local time: '2026-11-20 14:00'.")
-@click.option("--duration", default="60m", show_default=True, help="30m, 90m, 2h…")
-@click.option(
-    "--kind", type=click.Choice(["phone", "video", "onsite"]), default="video", show_default=True
-)
-@click.option(
-    "--interviewer",
-    "interviewers",
-    multiple=True,
-    metavar="'NAME <EMAIL>: TOPIC; TOPIC'",
-    help="Repeat for each interviewer.",
-)
-@click.option("--decision-by", help="When they said they would decide (YYYY-MM-DD).")
-@click.option("--may-call/--no-may-call", default=None, help="They said you may call then.")
-@click.option(
-    "--channel",
-    type=click.Choice(["email", "phone", "mail", "in-person"]),
-    help="How they reach you.",
-)
-@click.option("--contact-email", help="Who to write to about the decision.")
-@click.option("--contact-phone", help="Who to call about the decision.")
-@click.option("--do-not-contact", is_flag=True, help="They asked candidates not to chase.")
-@click.option("--style", type=click.Choice(["formal", "casual"]))
-@click.option("--industry", help="e.g. sales (selects a brisker cadence).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Where to write (default: ./<id>.yaml).",
-)
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
-@click.option("--dry-run", is_flag=True, help="Print the record instead of writing it.")
-@click.pass_context
-def new(ctx: click.Context, **given: Any) -> None:
-    """Write a new interview record, asking for whatever the flags leave out.
-
-    \b
-    Example:
-      followup new --company "Acme Corp" --role "Backend Engineer" \\
-        --timezone America/New_York --at "2026-11-20 14:00" \\
-        --interviewer "Jane Doe <jane@acme.example>: billing; on-call" \\
-        --decision-by 2026-12-01
-    """
-    from followup.record import dump_record, parse_interviewer, record_from_data, record_id_for
-
-    settings = load_settings()
-    now = current_time(ctx)
-    company = given["company"] or click.prompt("Company")
-    role = given["role"] or click.prompt("Role")
-    zone = given["zone"] or click.prompt(
-        "Employer's time zone", default=settings.timezone or _local_zone_name()
-    )
-    at_text = given["at"] or click.prompt("Interview start (local time, YYYY-MM-DD HH:MM)")
-    try:
-        at = datetime.fromisoformat(at_text.strip())
-    except ValueError:
-        raise UserError(f"--at: not a date-time like 2026-11-20 14:00: {at_text!r}") from None
-    people_text = list(given["interviewers"])
-    if not people_text:
-        while True:
-            entry = click.prompt(
-                "Interviewer ('Name <email>: topic; topic', empty to finish)",
-                default="",
-                show_default=False,
-            )
-            if not entry:
-                break
-            people_text.append(entry)
-    try:
-        people = [parse_interviewer(text) for text in people_text]
-    except ValueError as error:
-        raise UserError(f"--interviewer: {error}") from None
-    interactive = not given["interviewers"]
-    decision_by = given["decision_by"]
-    if decision_by is None and interactive:
-        decision_by = (
-            click.prompt(
-                "Decision expected by (YYYY-MM-DD, empty if unknown)",
-                default="",
-                show_default=False,
-            )
-            or None
-        )
-    if decision_by:
-        try:
-            decision_by = date.fromisoformat(decision_by.strip())
-        except ValueError:
-            raise UserError(f"--decision-by: not a date like 2026-12-01: {decision_by!r}") from None
-    channel = given["channel"] or (
-        click.prompt(
-            "How do they reach you",
-            default="email",
-            type=click.Choice(["email", "phone", "mail", "in-person"]),
-        )
-        if interactive
-        else "email"
-    )
-    data: dict[str, Any] = {
-        "id": record_id_for(company, role, at),
-        "company": company,
-        "role": role,
-        "timezone": zone,
-        "recorded_at": now.astimezone(_zone(zone)).strftime("%Y-%m-%d %H:%M"),
-        "interviews": [
-            {
-                "at": at.strftime("%Y-%m-%d %H:%M"),
-                "duration": given["duration"],
-                "kind": given["kind"],
-                "interviewers": people,
-            }
-        ],
-        "decision": {"expected_by": decision_by, "may_call": bool(given["may_call"])},
-        "contact": {
-            "channel": channel,
-            "email": given["contact_email"],
-            "phone": given["contact_phone"],
-            "do_not_contact": given["do_not_contact"],
-        },
-        "style": given["style"],
-        "industry": given["industry"],
-        "status": "waiting",
-    }
-    data = _without_empty(data)
-    target = given["output"] or Path(f"{data['id']}.yaml")
-    record_from_data(target, data)  # the same checks as every record, before anything is written
-    text = dump_record(data)
-    if given["dry_run"]:
-        click.echo(text, nl=False)
-        return
-    if target.exists() and not given["force"]:
-        raise UserError(f"{target}: already exists (use --force to overwrite)")
-    target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {target}; next: followup plan {target}")
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(f"--timezone: unknown time zone {name!r}") from None
-
-
-def _local_zone_name() -> str:
-    """The system's zone name (from /etc/localtime), or UTC when it cannot be told."""
-    link = Path("/etc/localtime")
-    if link.is_symlink():
-        parts = link.resolve().parts
-        if "zoneinfo" in parts:
-            return "/".join(parts[parts.index("zoneinfo") + 1 :])
-    return "UTC"
-
-
-def _without_empty(value: Any) -> Any:
-    if isinstance(value, dict):
-        kept = {k: _without_empty(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v not in (None, {}, [], False) or k == "may_call"}
-    if isinstance(value, list):
-        return [_without_empty(item) for item in value]
-    return value
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:
@@ -662,139 +497,6 @@ def _folder_argument(folder: Path | None, settings: Settings) -> Path:
     return folder.expanduser()
 
 
-def _toml_string(value: str) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-
-
-def _guess_country() -> str:
-    """The country of the system locale (en_US.UTF-8 -> US), or empty."""
-    import os
-    import re
-
-    for name in ("LC_ALL", "LC_TIME", "LANG"):
-        match = re.match(r"[a-z]{2,3}_([A-Z]{2})\b", os.environ.get(name, ""))
-        if match:
-            return match.group(1)
-    return ""
-
-
-DEFAULT_EXPORTER_OPTIONS = {
-    "todoist": {"project": "Job search"},
-    "google": {"calendar": "Interview follow-ups"},
-}
-
-
-@cli.command()
-@click.option("--name", help="Your name, for the drafts.")
-@click.option("--signature", help="How your messages end (default: your name).")
-@click.option("--timezone", "zone", help="Your own time zone (default: the system's).")
-@click.option("--country", help="Country code for public holidays, e.g. US, DE (empty: none).")
-@click.option("--working-hours", help="When calls may land, e.g. 09:00-17:00.")
-@click.option(
-    "--folder", type=click.Path(path_type=Path, file_okay=False), help="Your job-search folder."
-)
-@click.option(
-    "--destination",
-    "destinations",
-    multiple=True,
-    help="Where `followup sync` sends tasks (repeat): ics, google, todoist.",
-)
-@click.option("--force", is_flag=True, help="Overwrite an existing settings file without asking.")
-def init(
-    name: str | None,
-    signature: str | None,
-    zone: str | None,
-    country: str | None,
-    working_hours: str | None,
-    folder: Path | None,
-    destinations: tuple[str, ...],
-    force: bool,
-) -> None:
-    """Write your settings file, asking for what the flags leave out; says what to do next.
-
-    \b
-    Example:
-      followup init
-      followup init --name "Alex Morgan" --folder ~/job-search --destination ics
-    """
-    from followup.config import load_settings as read_settings
-    from followup.config import settings_path, write_private
-    from followup.plugins import discover
-
-    path = settings_path()
-    if path.exists() and not force and not click.confirm(f"{path} exists. Overwrite it?"):
-        click.echo(f"kept {path}")
-        return
-    interactive = name is None  # given --name: the defaults stand for whatever else is missing
-
-    def ask(question: str, default: str) -> str:
-        return str(click.prompt(question, default=default)) if interactive else default
-
-    name = name or click.prompt("Your name")
-    signature = signature or ask("Signature (how your messages end)", name)
-    zone = zone or ask("Your time zone", _local_zone_name())
-    _zone(zone)
-    if country is None:
-        country = ask(
-            "Country for public holidays (e.g. US, GB, DE; - for none)", _guess_country() or "-"
-        )
-    country = "" if country.strip() in ("", "-") else country.strip()
-    hours = working_hours or ask("Working hours for calls", "09:00-17:00")
-    folder_text = str(folder) if folder else ask("Job-search folder", "~/job-search")
-    installed = sorted(discover())
-    chosen = list(destinations) or [
-        part.strip()
-        for part in ask(f"Destinations for `followup sync` ({', '.join(installed)})", "ics").split(
-            ","
-        )
-        if part.strip()
-    ]
-    for destination in chosen:
-        if destination not in installed:
-            raise UserError(
-                f"--destination: no exporter named {destination!r} ({', '.join(installed)})"
-            )
-    lines = [
-        "# followup settings, written by `followup init`; samples/config.toml shows every option.",
-        f"folder = {_toml_string(folder_text)}",
-        f"destinations = [{', '.join(_toml_string(d) for d in chosen)}]",
-        "",
-        "[you]",
-        f"name = {_toml_string(name)}",
-        f"signature = {_toml_string(signature)}",
-        f"timezone = {_toml_string(zone)}",
-        "",
-        "[planning]",
-        *([f"country = {_toml_string(country.upper())}"] if country else []),
-        f"working_hours = {_toml_string(hours)}",
-    ]
-    options = dict(DEFAULT_EXPORTER_OPTIONS)
-    options["ics"] = {"output_dir": f"{folder_text.rstrip('/')}/calendar"}
-    for destination in chosen:
-        if destination in options:
-            lines += ["", f"[exporters.{destination}]"]
-            lines += [f"{k} = {_toml_string(v)}" for k, v in options[destination].items()]
-    text = "\n".join(lines) + "\n"
-    write_private(path.with_name(path.name + ".new"), text)
-    try:
-        read_settings(path.with_name(path.name + ".new"))  # what we wrote must read back
-    except UserError:
-        path.with_name(path.name + ".new").unlink()
-        raise
-    path.with_name(path.name + ".new").replace(path)
-    Path(folder_text).expanduser().mkdir(parents=True, exist_ok=True)
-    click.echo(f"wrote {path}")
-    click.echo("Next:")
-    for destination in chosen:
-        if destination in ("google", "todoist"):
-            click.echo(f"  followup auth {destination}")
-    click.echo(f"  followup new -o {folder_text.rstrip('/')}/<company>.yaml   # after an interview")
-    click.echo("  followup sync                                  # send every record everywhere")
-    click.echo("  followup list                                  # what is next, overdue first")
-
-
 @cli.command()
 @click.argument("file", type=RECORD_FILES)
 @click.argument(
@@ -981,6 +683,10 @@ from followup.living import done, list_command, round_command  # noqa: E402  (th
 cli.add_command(done)
 cli.add_command(round_command)
 cli.add_command(list_command)
+
+
+cli.add_command(new)
+cli.add_command(init)
 
 
 def main() -> None:

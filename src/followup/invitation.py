@@ -269,7 +269,7 @@ def _person(value: Any) -> Person | None:
 
 
 def _display_name(common_name: str, address: str | None) -> str:
-    """"Doe, Jane" -> "Jane Doe"; no name: from the address (jane.doe@ -> Jane Doe)."""
+    """ "Doe, Jane" -> "Jane Doe"; no name: from the address (jane.doe@ -> Jane Doe)."""
     name = " ".join(common_name.strip().strip('"').split())
     if name and "@" in name:
         address, name = address or name, ""
@@ -316,15 +316,15 @@ def _people(event: Any, organizer: Person | None, me: set[str]) -> tuple[Person,
 def _company(
     summary: str, organizer: Person | None, people: tuple[Person, ...], me: set[str]
 ) -> str | None:
-    """"… at Acme Corp" / "Acme Corp: …" in the summary, else the organizer's domain."""
+    """ "… at Acme Corp" / "Acme Corp: …" in the summary, else the organizer's domain."""
     at = re.search(r"\b(?:at|with)\s+([A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*)*)\s*$", summary)
     if at and not ROLE_WORDS.search(at.group(1)):
         return at.group(1).strip()
     for part in re.split(r"\s+[-–—|:/]\s+|:\s+", summary):
         part = part.strip()
-        if part and not ROLE_WORDS.search(part) and not INTERVIEW_WORDS.search(part):
-            if not any(part.casefold() == p.name.casefold() for p in people):
-                return part
+        words = ROLE_WORDS.search(part) or INTERVIEW_WORDS.search(part)
+        if part and not words and not any(part.casefold() == p.name.casefold() for p in people):
+            return part
     senders = [organizer] if organizer else []
     for person in [*senders, *people]:
         if person.email and person.email.casefold() not in me:

@@ -295,14 +295,18 @@ def record_id_for(company: str, role: str, at: datetime) -> str:
 
 
 def parse_interviewer(text: str) -> dict[str, Any]:
-    """`Jane Doe <jane@acme.example>: billing; on-call` -> an interviewer mapping."""
-    match = re.fullmatch(r"\s*([^<:]+?)\s*(?:<([^>]*)>)?\s*(?::(.*))?", text)
+    """`Jane Doe <jane@acme.example>: billing; on-call` (or the address without the angle
+    brackets) -> an interviewer mapping."""
+    match = re.fullmatch(
+        r"\s*([^<:]+?)\s*(?:<([^>]*)>|\s(\S+@[^\s:]+))?\s*(?::(.*))?", text, re.DOTALL
+    )
     if not match or not match.group(1).strip():
         raise ValueError(f"not like 'Name <email>: topic; topic': {text!r}")
     person: dict[str, Any] = {"name": match.group(1).strip()}
-    if match.group(2):
-        person["email"] = match.group(2).strip()
-    topics = [t.strip() for t in (match.group(3) or "").split(";") if t.strip()]
+    address = match.group(2) or match.group(3)
+    if address:
+        person["email"] = address.strip()
+    topics = [t.strip() for t in (match.group(4) or "").split(";") if t.strip()]
     if topics:
         person["topics"] = topics
     return person
