@@ -59,8 +59,23 @@ def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def _loads_as_zone(name: str) -> bool:
+    """Cheaper than listing every zone, for the usual right answer."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name in ("localtime", "posixrules", "Factory") or not re.fullmatch(
+        r"[A-Za-z][\w+\-]*(?:/[\w+\-]+)*", name
+    ):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 def known_zone(name: str) -> bool:
-    return name in _zone_names()
+    return _loads_as_zone(name)
 
 
 def zone_info(name: str) -> Any:
@@ -95,9 +110,9 @@ def time_zone(text: str) -> str:
     name = text.strip()
     if not name:
         raise Invalid("give an IANA time zone like America/New_York or Europe/Berlin")
-    names = _zone_names()
-    if name in names:
+    if _loads_as_zone(name):
         return name
+    names = _zone_names()
     folded = {zone.casefold(): zone for zone in names}
     key = name.replace(" ", "_").casefold()
     suggestion = folded.get(key) or windows_zone(name)

@@ -608,6 +608,7 @@ def sync_command(
 
     from followup.export import failure_lines
     from followup.jobsearch import SELF_UPDATING, load_folder, summary_table, sync_folder
+    from followup.plugins import check_names
 
     settings = load_settings()
     now = current_time(ctx)
@@ -618,6 +619,8 @@ def sync_command(
             'no destinations: set `destinations = ["ics"]` in the settings '
             "(`followup init`), or pass --to NAME"
         )
+    where = "--to" if destinations else f"{settings.source}: destinations"
+    check_names((name for name in chosen if name not in SELF_UPDATING), where)
     for name in [name for name in chosen if name in SELF_UPDATING]:
         chosen.remove(name)
         click.echo(f"{name}: follows the folder by itself (`followup serve` / `followup feed`)")
@@ -661,10 +664,7 @@ def sync_command(
     for line in summary_table(results):
         click.echo(line)
     failed = [result for result in results if not result.ok]
-    if failed:
-        for result in failed:
-            if result.error:
-                click.echo(f"{result.name}: {result.error}", err=True)
+    if failed:  # each failure is already in the table: said once
         click.echo(
             "Some destinations failed: fix what is said above, then run `followup sync` "
             "again; what already landed is not repeated.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import sys
 import tomllib
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from followup import answers
 from followup.errors import ExportFailed, UserError
 
 APP = "followup"
@@ -110,19 +112,16 @@ def load_settings(path: Path | None = None) -> Settings:
         raise UserError(f"{path}: {error}") from None
     you = data.get("you", {})
     planning = data.get("planning", {})
-    hours = planning.get("working_hours", "09:00-17:00")
-    try:
-        start, end = (part.strip() for part in hours.split("-"))
-    except ValueError:
-        raise UserError(f"{path}: planning.working_hours: expected like 09:00-17:00") from None
+    hours = _checked(path, "planning.working_hours", planning, answers.working_hours)
+    start, end = (hours or "09:00-17:00").split("-")
     folder = data.get("folder")
     return Settings(
         name=you.get("name", ""),
         signature=you.get("signature", ""),
-        email=you.get("email", ""),
+        email=_checked(path, "you.email", you, answers.email) or "",
         phone=you.get("phone", ""),
-        timezone=you.get("timezone"),
-        country=planning.get("country"),
+        timezone=_checked(path, "you.timezone", you, answers.time_zone),
+        country=_checked(path, "planning.country", planning, _country) or None,
         subdivision=planning.get("subdivision"),
         working_hours=(start, end),
         profile=planning.get("profile"),
@@ -133,6 +132,22 @@ def load_settings(path: Path | None = None) -> Settings:
         templates_dir=config_dir() / "templates",
         source=path,
     )
+
+
+def _country(text: str) -> str:
+    # a code as written is left to the holidays library, whose import costs 50 ms per command
+    return text if re.fullmatch(r"[A-Z]{2,3}", text) else answers.country(text)
+
+
+def _checked(path: Path, field: str, table: dict[str, Any], check: Any) -> Any:
+    """A settings value through the check `followup init` applies; wrong is one line."""
+    value = table.get(field.rsplit(".", 1)[1])
+    if value is None:
+        return None
+    try:
+        return check(str(value))
+    except answers.Invalid as error:
+        raise UserError(f"{path}: {field}: {error}") from None
 
 
 # Secrets: the OS keyring when one works, else a 0600 file (with a warning).

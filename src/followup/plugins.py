@@ -6,6 +6,7 @@ import becomes a warning; the others keep working.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
@@ -39,9 +40,20 @@ def discover() -> dict[str, Plugin]:
     return {ep.name: Plugin(ep.name, ep) for ep in entry_points(group=GROUP)}
 
 
-def load_exporter(name: str) -> type[Exporter]:
+def check_names(names: Iterable[str], field: str = "--to") -> None:
+    """Exit 2 on the first name that is not an installed exporter, with the nearest one."""
+    from followup.answers import did_you_mean
+
     plugins = discover()
-    if name not in plugins:
-        known = ", ".join(sorted(plugins)) or "none"
-        raise UserError(f"--to: no exporter named {name!r} (installed: {known})")
-    return plugins[name].load()
+    for name in names:
+        if name not in plugins:
+            known = ", ".join(sorted(plugins)) or "none"
+            raise UserError(
+                f"{field}: no exporter named {name!r}{did_you_mean(name, plugins)} "
+                f"(installed: {known})"
+            )
+
+
+def load_exporter(name: str) -> type[Exporter]:
+    check_names([name])
+    return discover()[name].load()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import types
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 from msgspec import Meta, Struct
 
+from followup.answers import EMAIL
 from followup.errors import RecordError
 
 MAX_TEXT = 2000  # longer than any honest title, topic or name; hostile 10 kB strings stop here
@@ -204,7 +206,50 @@ def _split_msgspec_error(message: str) -> tuple[str | None, str]:
         problem = "required"
     problem = problem.replace("`", "")
     problem = FRIENDLIER.get(problem, problem)
+    if field and problem == "unknown field":
+        known = _field_names(field.rpartition(".")[0])
+        problem += _near(field.rpartition(".")[2], known) or f" (known: {', '.join(known)})"
+    elif field and problem.startswith("Invalid enum value"):
+        given = problem.removeprefix("Invalid enum value ")
+        allowed = _allowed_values(field)
+        problem = f"{given} is not one of {', '.join(allowed)}" + _near(given.strip("'"), allowed)
     return field, problem[:1].lower() + problem[1:]
+
+
+def _near(word: str, choices: list[str]) -> str:
+    from followup.answers import did_you_mean
+
+    return did_you_mean(word, choices)
+
+
+def _type_at(field: str) -> Any:
+    """The declared type of a field path like `interviews[0].kind` (containers unwrapped)."""
+    import typing
+
+    kind: Any = InterviewRecord
+    for name in filter(None, re.sub(r"\[\d+\]", "", field).split(".")):
+        hints = typing.get_type_hints(kind, include_extras=True) if isinstance(kind, type) else {}
+        kind = hints.get(name)
+        while typing.get_origin(kind) in (Annotated, tuple, typing.Union, types.UnionType):
+            args = [arg for arg in typing.get_args(kind) if arg not in (type(None), Ellipsis)]
+            kind = args[0]
+    return kind
+
+
+def _field_names(parent: str) -> list[str]:
+    kind = _type_at(parent)
+    return list(kind.__struct_fields__) if _is_struct(kind) else []
+
+
+def _is_struct(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, Struct)
+
+
+def _allowed_values(field: str) -> list[str]:
+    import typing
+
+    kind = _type_at(field)
+    return [str(value) for value in typing.get_args(kind)] if kind is not None else []
 
 
 FRIENDLIER = {
@@ -240,6 +285,12 @@ def _semantic_problems(record: InterviewRecord) -> list[tuple[str, str]]:
             elif slug in seen:
                 problems.append((where, f"duplicate interviewer {interviewer.name!r}"))
             seen.add(slug)
+            if interviewer.email is not None and not EMAIL.fullmatch(interviewer.email.strip()):
+                problems.append(
+                    (where.removesuffix(".name") + ".email", _not_email(interviewer.email))
+                )
+    if record.contact.email is not None and not EMAIL.fullmatch(record.contact.email.strip()):
+        problems.append(("contact.email", _not_email(record.contact.email)))
     first = min(interview.at for interview in record.interviews)
     expected = record.decision.expected_by
     if expected is not None and expected < first.date():
@@ -260,6 +311,10 @@ def _semantic_problems(record: InterviewRecord) -> list[tuple[str, str]]:
         elif day < first.date():
             problems.append((f"done.{task}", "is before the first interview"))
     return problems
+
+
+def _not_email(text: str) -> str:
+    return f"not an e-mail address like jane@acme.example: {text!r}"
 
 
 def slugify(text: str) -> str:
