@@ -86,11 +86,12 @@ def new(ctx: click.Context, **given: Any) -> None:
     questions = Questions()
     invite = _read_invitation(given, settings)
     data = _gather(given, settings, invite, questions)
-    zone = answers.zone_info(data["timezone"])
-    data["id"] = record_id_for(data["company"], data["role"], data["interviews"][0]["at"])
-    data["recorded_at"] = now.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    data["interviews"][0]["at"] = data["interviews"][0]["at"].strftime("%Y-%m-%d %H:%M")
-    data = _without_empty({"id": data.pop("id"), **data})
+    at: datetime = data["interviews"][0]["at"]
+    data["interviews"][0]["at"] = at.strftime("%Y-%m-%d %H:%M")
+    written = now.astimezone(answers.zone_info(data["timezone"])).strftime("%Y-%m-%d %H:%M")
+    first = {"id": record_id_for(data["company"], data["role"], at)}
+    first.update((name, data.pop(name)) for name in ("company", "role", "timezone"))
+    data = _without_empty({**first, "recorded_at": written, **data})
     target = given["output"] or Path(f"{data['id']}.yaml")
     text = dump_record(data)
     try:
@@ -171,7 +172,8 @@ def _gather(
         at = invite.local_start(zone)
     elif ask:
         at = ask("Interview start (local time, YYYY-MM-DD HH:MM)", answers.local_time)
-    required("--at", at)
+    if not invite:  # an invitation's time needs only the zone
+        required("--at", at)
 
     if given["duration"]:
         length = checked("--duration", given["duration"], answers.duration)
@@ -196,7 +198,7 @@ def _gather(
     except Invalid as error:
         raise UserError(f"--interviewer: {error}") from None
     required("--interviewer", people)
-    answers.require(missing, "or give --from INVITATION")
+    answers.require(missing, "" if invite else "or give --from INVITATION")
 
     assert at is not None and zone is not None
     decision_by = _decision(given, ask, at.date())
