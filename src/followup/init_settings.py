@@ -3,7 +3,6 @@ a re-run offers the current settings as defaults and keeps the old file as `.bak
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +206,8 @@ def _settings_text(
 
 
 def _toml(value: Any) -> str:
+    import json
+
     return json.dumps(value, ensure_ascii=False)  # JSON strings, numbers, booleans are TOML
 
 
