@@ -413,3 +413,31 @@ def test_init_flags_are_checked_like_answers(flags: list[str], message: str) -> 
     result = run("init", "--name", "Alex", *flags)
     assert result.exit_code == 2 and result.stderr.startswith("followup: ")
     assert message in result.stderr and not settings_path().exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ('[planning]\nprofile = "relaxed"\n', "planning.profile: 'relaxed' is not one of standard"),
+        ('[planning.offsets]\ncheckin = "4bd"\n', "planning.offsets.checkin: no rule named"),
+        ('[planning.offsets]\ncheckin = "4bd"\n', "(did you mean check-in?)"),
+        ('[planning.offsets]\ncheck-in = "4 days"\n', "not an offset like 3bd"),
+        (
+            '[you]\nemial = "alex@morgan.example"\n',
+            "you.emial: unknown field (did you mean email?)",
+        ),
+        ('[you]\nemail = "not-an-email"\n', "you.email: not an e-mail address"),
+        ('[you]\ntimezone = "New York"\n', "(did you mean America/New_York?)"),
+        ('[planning]\ncountry = "Germny"\n', "(did you mean DE for Germany?)"),
+    ],
+)
+def test_settings_field_errors_are_one_line_naming_field_and_allowed_values(
+    followup_home: Path, settings: str, message: str
+) -> None:
+    path = followup_home / "config" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(settings)
+    result = run("plan", str(SAMPLES / "onsite-acme.yaml"))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"followup: {path}: ") and message in lines[0]

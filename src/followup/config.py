@@ -112,6 +112,8 @@ def load_settings(path: Path | None = None) -> Settings:
         raise UserError(f"{path}: {error}") from None
     you = data.get("you", {})
     planning = data.get("planning", {})
+    _known_keys(path, "you", you, ("name", "signature", "email", "phone", "timezone"))
+    _known_keys(path, "planning", planning, PLANNING_KEYS)
     hours = _checked(path, "planning.working_hours", planning, answers.working_hours)
     start, end = (hours or "09:00-17:00").split("-")
     folder = data.get("folder")
@@ -124,8 +126,8 @@ def load_settings(path: Path | None = None) -> Settings:
         country=_checked(path, "planning.country", planning, _country) or None,
         subdivision=planning.get("subdivision"),
         working_hours=(start, end),
-        profile=planning.get("profile"),
-        offsets=dict(planning.get("offsets", {})),
+        profile=_checked(path, "planning.profile", planning, _profile),
+        offsets=_offsets(path, planning.get("offsets", {})),
         folder=Path(folder).expanduser() if folder else None,
         destinations=tuple(data.get("destinations", ())),
         exporters={k: dict(v) for k, v in data.get("exporters", {}).items()},
@@ -137,6 +139,43 @@ def load_settings(path: Path | None = None) -> Settings:
 def _country(text: str) -> str:
     # a code as written is left to the holidays library, whose import costs 50 ms per command
     return text if re.fullmatch(r"[A-Z]{2,3}", text) else answers.country(text)
+
+
+PLANNING_KEYS = ("country", "subdivision", "working_hours", "profile", "offsets")
+
+
+def _known_keys(path: Path, section: str, table: Any, known: tuple[str, ...]) -> None:
+    if not isinstance(table, dict):
+        raise UserError(f"{path}: {section}: expected a table like [{section}]")
+    for key in table:
+        if key not in known:
+            hint = answers.did_you_mean(key, known) or f" (known: {', '.join(known)})"
+            raise UserError(f"{path}: {section}.{key}: unknown field{hint}")
+
+
+def _profile(name: str) -> str:
+    from followup.playbook import PROFILES
+
+    return answers.choice(PROFILES)(name)
+
+
+def _offsets(path: Path, table: dict[str, Any]) -> dict[str, str]:
+    """`[planning.offsets]`: each a known rule and an offset like 3bd (as in a record)."""
+    from followup.calendar_math import Offset
+    from followup.playbook import RULE_IDS
+
+    for name, text in table.items():
+        field = f"planning.offsets.{name}"
+        if name not in RULE_IDS:
+            hint = (
+                answers.did_you_mean(name, RULE_IDS) or f" (rules: {', '.join(sorted(RULE_IDS))})"
+            )
+            raise UserError(f"{path}: {field}: no rule named {name!r}{hint}")
+        try:
+            Offset.parse(str(text))
+        except ValueError as error:
+            raise UserError(f"{path}: {field}: {error}") from None
+    return {name: str(text) for name, text in table.items()}
 
 
 def _checked(path: Path, field: str, table: dict[str, Any], check: Any) -> Any:

@@ -10,6 +10,7 @@ import json
 import re
 import tomllib
 import types
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -216,7 +217,7 @@ def _split_msgspec_error(message: str) -> tuple[str | None, str]:
     return field, problem[:1].lower() + problem[1:]
 
 
-def _near(word: str, choices: list[str]) -> str:
+def _near(word: str, choices: Iterable[str]) -> str:
     from followup.answers import did_you_mean
 
     return did_you_mean(word, choices)
@@ -299,7 +300,7 @@ def _semantic_problems(record: InterviewRecord) -> list[tuple[str, str]]:
         problems.append(("decision.expected_by", "is more than a year after the interview"))
     for name, text in record.offsets.items():
         if name not in RULE_IDS:
-            problems.append((f"offsets.{name}", f"no rule named {name!r}"))
+            problems.append((f"offsets.{name}", f"no rule named {name!r}{_near(name, RULE_IDS)}"))
             continue
         try:
             Offset.parse(text)
