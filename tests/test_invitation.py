@@ -222,3 +222,21 @@ def test_windows_zone_names_map_through_cldr() -> None:
     invite = read_invitation(INVITATIONS / "outlook-exchange.ics", ME)
     assert invite.zone == "America/Los_Angeles"
     assert invite.start == datetime.fromisoformat("2026-11-19T18:00:00+00:00")
+
+
+def test_a_floating_time_is_the_wall_clock_in_the_zone_given(tmp_path: Path) -> None:
+    path = tmp_path / "floating.ics"
+    path.write_bytes(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VEVENT\r\n"
+        b"UID:1@x\r\nDTSTAMP:20261101T000000Z\r\nDTSTART:20261120T140000\r\n"
+        b"DTEND:20261120T144500\r\nSUMMARY:Interview - Umbrella - Account Executive\r\n"
+        b"ORGANIZER;CN=Ada Wong:mailto:ada@umbrella.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    result = CliRunner().invoke(
+        cli, ["new", "--from", str(path), "--timezone", "Asia/Tokyo", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    record = yaml.safe_load(result.stdout)
+    interview = record["interviews"][0]
+    assert (interview["at"], interview["duration"]) == ("2026-11-20 14:00", "45m")
+    assert (record["company"], record["role"]) == ("Umbrella", "Account Executive")

@@ -72,7 +72,7 @@ class Invitation:
 
     source: Path
     summary: str
-    start: datetime  # aware
+    start: datetime  # aware; naive for a floating time (RFC 5545 3.3.5), a wall clock anywhere
     minutes: int
     zone: str | None  # IANA name; None when the invitation gave UTC or floating times only
     kind: str | None  # video | phone | onsite; None when nothing tells
@@ -86,6 +86,8 @@ class Invitation:
         """The start as a wall-clock time in `zone` (the record's zone)."""
         from zoneinfo import ZoneInfo
 
+        if self.start.tzinfo is None:
+            return self.start
         return self.start.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
 
 
@@ -156,8 +158,8 @@ def _from_calendar(path: Path, data: bytes, me: set[str]) -> Invitation:
     if not isinstance(start, datetime):
         raise UserError(f"{path}: DTSTART: an all-day event has no time; give --at")
     zone = _zone_of(start_property, calendar)
-    if start.tzinfo is None:  # floating time: local to wherever the reader is (RFC 5545 3.3.5)
-        start = start.replace(tzinfo=_zoneinfo(zone) if zone else None).astimezone()
+    if start.tzinfo is None and zone:  # floating, with Google's calendar-wide zone
+        start = start.replace(tzinfo=_zoneinfo(zone))
     minutes = _minutes(event, start)
     summary = _text(event.get("SUMMARY"))
     location = _text(event.get("LOCATION"))
@@ -176,7 +178,7 @@ def _from_calendar(path: Path, data: bytes, me: set[str]) -> Invitation:
         link=link,
         people=people,
         company=company,
-        role=_role(summary, company),
+        role=_role(summary, company, people),
     )
 
 
@@ -335,11 +337,17 @@ def _company(
     return None
 
 
-def _role(summary: str, company: str | None) -> str | None:
-    """The part of the summary naming a role ("Senior Backend Engineer")."""
+def _role(summary: str, company: str | None, people: tuple[Person, ...]) -> str | None:
+    """The part of the summary naming a role ("Senior Backend Engineer"): one with a role
+    word, else the one part left once the company, people and interview words are out."""
+    names = {person.name.casefold() for person in people}
+    left = []
     for part in re.split(r"\s+[-–—|:/]\s+|:\s+|\s+(?:for|at|with)\s+", summary):
         part = INTERVIEW_WORDS.sub("", part)
         part = " ".join(part.replace("()", "").split()).strip(" -–—:|,()")
-        if part and ROLE_WORDS.search(part) and part != company:
+        if not part or part == company or part.casefold() in names:
+            continue
+        if ROLE_WORDS.search(part):
             return part
-    return None
+        left.append(part)
+    return left[0] if len(left) == 1 else None

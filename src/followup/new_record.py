@@ -118,8 +118,11 @@ def _read_invitation(given: dict[str, Any], settings: Settings) -> Invitation | 
     if settings.email:
         mine.append(settings.email)
     invite = read_invitation(given["invitation"], mine)
-    where = f"{invite.start:%a %Y-%m-%d %H:%M} {invite.zone or 'UTC'}"
-    how = f"{invite.kind}" + (f" ({invite.link.split('/')[2]})" if invite.link else "")
+    floating = invite.start.tzinfo is None
+    where = f"{invite.start:%a %Y-%m-%d %H:%M} {invite.zone or ('local' if floating else 'UTC')}"
+    how = f"{invite.kind or 'kind unknown'}" + (
+        f" ({invite.link.split('/')[2]})" if invite.link else ""
+    )
     people = ", ".join(person.name for person in invite.people) or "nobody"
     click.echo(f"{invite.source}: {invite.summary or '(no title)'}", err=True)
     click.echo(f"  {where}, {invite.minutes} min, {how}; people: {people}", err=True)
