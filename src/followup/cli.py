@@ -683,8 +683,6 @@ from followup.living import done, list_command, round_command  # noqa: E402  (th
 cli.add_command(done)
 cli.add_command(round_command)
 cli.add_command(list_command)
-
-
 cli.add_command(new)
 cli.add_command(init)
 
