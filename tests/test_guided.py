@@ -216,7 +216,10 @@ def test_init_rerun_offers_the_current_answers_and_keeps_the_old_file(
     assert run("init", *flags, "--working-hours", "8:30-16:30", "--country", "de").exit_code == 0
     monkeypatch.setattr("followup.answers.stdin_is_terminal", lambda: True)
     path = settings_path()
-    path.write_text(path.read_text() + '\n[exporters.todoist]\nproject = "Hunt 2026"\n')
+    text = path.read_text().replace("[planning]\n", '[planning]\nprofile = "patient"\n')
+    text = text.replace('timezone = "Europe', 'phone = "+49 30 5550123"\ntimezone = "Europe')
+    text += '\n[planning.offsets]\ncheck-in = "5bd"\n\n[exporters.todoist]\nproject = "Hunt 2026"\n'
+    path.write_text(text)
     first = path.read_text()
     result = run("init", answers=["y"] + [""] * 9)  # Enter through every question
     assert result.exit_code == 0, result.output
@@ -229,7 +232,10 @@ def test_init_rerun_offers_the_current_answers_and_keeps_the_old_file(
         "DE",
         ("08:30", "16:30"),
     )
-    assert settings.exporters["todoist"]["project"] == "Hunt 2026"  # what the user set stays
+    # what init does not ask about stays as the user set it
+    assert settings.exporters["todoist"]["project"] == "Hunt 2026"
+    assert (settings.profile, settings.phone) == ("patient", "+49 30 5550123")
+    assert settings.offsets == {"check-in": "5bd"}
     assert path.with_name("config.toml.bak").read_text() == first
 
 

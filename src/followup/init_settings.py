@@ -177,6 +177,7 @@ def _settings_text(
     country: str,
     hours: str,
 ) -> str:
+    you, planning = current.get("you", {}), current.get("planning", {})
     lines = [
         "# followup settings, written by `followup init`; samples/config.toml shows every option.",
         f"folder = {_toml(folder)}",
@@ -186,12 +187,21 @@ def _settings_text(
         f"name = {_toml(name)}",
         f"signature = {_toml(signature)}",
         *([f"email = {_toml(email)}"] if email else []),
+        *_kept(you, "phone"),  # what init does not ask stays as the user set it
         f"timezone = {_toml(zone)}",
         "",
         "[planning]",
         *([f"country = {_toml(country)}"] if country else []),
+        *_kept(planning, "subdivision", "profile"),
         f"working_hours = {_toml(hours)}",
     ]
+    offsets = planning.get("offsets")
+    if isinstance(offsets, dict) and offsets:
+        lines += [
+            "",
+            "[planning.offsets]",
+            *(f"{_toml(k)} = {_toml(v)}" for k, v in offsets.items()),
+        ]
     options: dict[str, dict[str, Any]] = {k: dict(v) for k, v in DEFAULT_EXPORTER_OPTIONS.items()}
     options["ics"] = {"output_dir": f"{folder.rstrip('/')}/calendar"}
     for exporter, table in current.get("exporters", {}).items():  # what the user set stays
@@ -203,6 +213,10 @@ def _settings_text(
             lines += ["", f"[exporters.{exporter}]"]
             lines += [f"{k} = {_toml(v)}" for k, v in table.items()]
     return "\n".join(lines) + "\n"
+
+
+def _kept(table: dict[str, Any], *keys: str) -> list[str]:
+    return [f"{key} = {_toml(table[key])}" for key in keys if isinstance(table.get(key), str)]
 
 
 def _toml(value: Any) -> str:
