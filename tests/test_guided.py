@@ -447,3 +447,26 @@ def test_settings_field_errors_are_one_line_naming_field_and_allowed_values(
     assert result.exit_code == 2 and "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"followup: {path}: ") and message in lines[0]
+
+
+def test_dropping_everyone_the_invitation_listed_asks_for_the_interviewers(
+    tmp_path: Path, terminal: None
+) -> None:
+    target = tmp_path / "hooli.yaml"
+    answers = ["", "", "-", "Sam Park <sam@hooli.example>: roadmap", "", "", "", "", ""]
+    result = run(
+        "new",
+        "--from",
+        str(INVITATIONS / "phone-screen.ics"),
+        "--me",
+        "alex@morgan.example",
+        "-o",
+        str(target),
+        answers=answers,
+    )
+    assert result.exit_code == 0, result.output
+    assert "nobody is left" in result.output
+    record = yaml.safe_load(target.read_text())
+    assert record["interviews"][0]["interviewers"] == [
+        {"name": "Sam Park", "email": "sam@hooli.example", "topics": ["roadmap"]}
+    ]

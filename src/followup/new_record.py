@@ -284,8 +284,9 @@ def _ask_topics(ask: Any, people: list[dict[str, Any]], from_invite: bool) -> li
         if help_text:
             person["help"] = help_text
         kept.append(person)
-    if not kept:
-        raise UserError("--interviewer: nobody is left; name who interviewed you")
+    if not kept:  # every listed person was dropped: ask, rather than lose the answers so far
+        click.echo("  nobody is left: name who interviewed you", err=True)
+        return _ask_topics(ask, _ask_people(ask), from_invite=False)
     return kept
 
 
