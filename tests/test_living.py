@@ -218,3 +218,38 @@ def test_what_was_checked_off_at_a_destination_is_taken_in_once(tmp_path: Path) 
     [row] = [row for row in store.rows("memory", "default") if row.key == key]
     assert row.remote.status == "planned"
     store.close()
+
+
+def test_new_writes_into_the_job_search_folder_and_says_sync_next(tmp_path: Path) -> None:
+    folder = tmp_path / "job-search"
+    run(
+        "init",
+        "--name",
+        "Alex Morgan",
+        "--timezone",
+        "America/New_York",
+        "--country",
+        "US",
+        "--folder",
+        str(folder),
+        "--destination",
+        "ics",
+    )
+    made = run(
+        "new",
+        "--company",
+        "Acme Corp",
+        "--role",
+        "Backend Engineer",
+        "--timezone",
+        "America/New_York",
+        "--at",
+        "2026-11-20 14:00",
+        "--interviewer",
+        "Jane Doe",
+        "--decision-by",
+        "2026-12-01",
+    ).output
+    target = folder / "acme-corp-backend-engineer-2026-11.yaml"
+    assert target.exists()
+    assert made.strip().endswith("next: followup sync   (sends it everywhere)")

@@ -60,7 +60,7 @@ CHANNELS = ("email", "phone", "mail", "in-person")
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Where to write (default: ./<id>.yaml).",
+    help="Where to write (default: <id>.yaml in your job-search folder, else here).",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @click.option("--dry-run", is_flag=True, help="Print the record instead of writing it.")
@@ -92,7 +92,8 @@ def new(ctx: click.Context, **given: Any) -> None:
     first = {"id": record_id_for(data["company"], data["role"], at)}
     first.update((name, data.pop(name)) for name in ("company", "role", "timezone"))
     data = _without_empty({**first, "recorded_at": written, **data})
-    target = given["output"] or Path(f"{data['id']}.yaml")
+    # Into the job-search folder, so the next `followup sync` sends it everywhere.
+    target = given["output"] or (settings.folder or Path()) / f"{data['id']}.yaml"
     text = dump_record(data)
     try:
         record_from_data(target, data)  # the same checks as every record, before writing
@@ -106,7 +107,9 @@ def new(ctx: click.Context, **given: Any) -> None:
     if target.exists() and not given["force"]:
         raise UserError(f"{target}: already exists (use --force to overwrite)")
     target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {target}; next: followup plan {target}")
+    in_folder = settings.folder is not None and target.parent.resolve() == settings.folder.resolve()
+    following = "followup sync   (sends it everywhere)" if in_folder else f"followup plan {target}"
+    click.echo(f"wrote {target}; next: {following}")
 
 
 def _read_invitation(given: dict[str, Any], settings: Settings) -> Invitation | None:
