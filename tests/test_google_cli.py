@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from backends.google import GoogleBackend, backend
 from click.testing import CliRunner
-from followup_google.auth import SCOPE_EVENTS
+from followup_google.auth import scopes_for
 
 from followup.cli import cli
 from followup.config import store_secret
@@ -61,7 +61,7 @@ def test_not_signed_in_exits_1(google: GoogleBackend) -> None:
 
 
 def test_an_existing_calendar_by_option(google: GoogleBackend) -> None:
-    store_secret("google", json.dumps(google.fake.grant([SCOPE_EVENTS])))
+    store_secret("google", json.dumps(google.fake.grant(scopes_for("primary"))))
     args = [*NOW, "export", SAMPLE, "--to", "google", "--set", "calendar=primary"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output

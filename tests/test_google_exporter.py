@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from backends.google import GoogleBackend, backend, make_task, many_tasks
 from followup_google import GoogleExporter
-from followup_google.auth import SCOPE_APP_CREATED, SCOPE_EVENTS, scope_for
+from followup_google.auth import SCOPE_EVENTS, SCOPE_FULL, scopes_for
 from followup_google.events import event_body, event_id
 
 from followup.config import load_secret, store_secret
 from followup.errors import AuthError, ExportFailed, MissingExtra
-from followup.exporter import Change
+from followup.exporter import Change, ExportContext
 from followup.state import StateStore
 from followup.sync import sync
 
@@ -81,9 +81,31 @@ def test_hostile_text_still_makes_a_valid_body(google: GoogleBackend) -> None:
     assert "\x00" not in event["summary"] and len(event["summary"]) <= 1000
 
 
-def test_the_scope_is_the_narrowest_that_serves_the_target() -> None:
-    assert scope_for(None) == SCOPE_APP_CREATED
-    assert scope_for("primary") == SCOPE_EVENTS
+METHODS_USED = {  # what the exporter calls, for each kind of target
+    None: ["calendarList.list", "calendarList.get", "calendars.get", "calendars.insert"],
+    "primary": ["calendarList.get"],
+}
+EVENT_METHODS = ["events.insert", "events.update", "events.delete", "events.list"]
+
+
+@pytest.mark.parametrize("calendar", [None, "primary"])
+def test_the_scopes_serve_every_method_used_and_no_broader_one_is_asked(
+    calendar: str | None,
+) -> None:
+    from fakes.google_server import load_discovery
+
+    resources = load_discovery()["resources"]
+
+    def scopes_of(method: str) -> set[str]:
+        resource, name = method.split(".")
+        return set(resources[resource]["methods"][name]["scopes"])
+
+    asked = set(scopes_for(calendar))
+    for method in METHODS_USED[calendar] + EVENT_METHODS:
+        assert asked & scopes_of(method), f"{method} is not allowed by {sorted(asked)}"
+    assert SCOPE_FULL not in asked
+    for scope in asked:  # each asked scope is needed: without it some method fails
+        assert any(not (asked - {scope}) & scopes_of(m) for m in METHODS_USED[calendar] + EVENT_METHODS)
 
 
 # -- writes -------------------------------------------------------------------------
@@ -105,29 +127,57 @@ def test_first_export_creates_a_dedicated_calendar_and_batches(
     assert (again.unchanged, google.write_requests()) == (120, writes)
 
 
-def test_the_calendar_is_remembered_and_recreated_if_deleted(
+def test_a_deleted_calendar_is_made_again_with_every_event(
     google: GoogleBackend, store: StateStore
 ) -> None:
-    _export(google, store, [make_task("acme", "one", 0)])
-    _export(google, store, [make_task("acme", "two", 1)])
+    tasks = many_tasks(12)
+    _export(google, store, tasks)
     (calendar,) = google.fake.app_calendars()
-    assert google.fake.stats.calls["calendars.insert"] == 2  # the first answered 401
-    with google.fake.lock:
-        del google.fake.calendars[calendar["id"]], google.fake.events[calendar["id"]]
-    exporter = google.make_exporter()
-    tasks = [make_task("acme", "three", 2)]
-    report = sync(tasks, {"acme"}, exporter, store)
-    assert report.created == 1 and "created it again" in report.notices[0]
-    assert len(google.fake.app_calendars()) == 1
+    google.fake.delete_calendar(calendar["id"])  # the user deletes it in Google Calendar
+    report = _export(google, store, tasks)
+    assert (report.created, report.unchanged, report.failed) == (12, 0, 0)
+    (again,) = google.fake.app_calendars()
+    assert again["id"] != calendar["id"]
+    assert set(google.remote_items()) == {t.key for t in tasks}
+    assert "made it again" in report.notices[0]
+
+
+def test_another_signed_in_account_gets_every_event(
+    google: GoogleBackend, store: StateStore
+) -> None:
+    tasks = many_tasks(6)
+    _export(google, store, tasks)
+    other = google.fake.grant(scopes_for(None), account="other@example.com")
+    store_secret("google", json.dumps(other))
+    report = _export(google, store, tasks)
+    assert (report.created, report.unchanged) == (6, 0)
+    calendars = google.fake.app_calendars()
+    assert sorted(c["_owner"] for c in calendars) == ["me@example.com", "other@example.com"]
+    for calendar in calendars:
+        assert len(google.fake.live_events(calendar["id"])) == 6
+
+
+def test_primary_is_keyed_on_the_accounts_real_calendar(
+    google: GoogleBackend, store: StateStore
+) -> None:
+    tasks = many_tasks(4)
+    store_secret("google", json.dumps(google.fake.grant(scopes_for("primary"))))
+    first = _export(google, store, tasks, calendar="primary")
+    assert google.make_exporter(calendar="primary").target == "me@example.com"
+    other = google.fake.grant(scopes_for("primary"), account="other@example.com")
+    store_secret("google", json.dumps(other))
+    second = _export(google, store, tasks, calendar="primary")
+    assert (first.created, second.created, second.unchanged) == (4, 4, 0)
+    assert len(google.fake.live_events("other@example.com")) == 4
 
 
 def test_an_existing_calendar_needs_the_events_scope(google: GoogleBackend) -> None:
     exporter = google.make_exporter(calendar="primary")
     with pytest.raises(AuthError, match="followup auth google --calendar primary"):
         list(exporter.apply([Change("create", make_task("acme", "one"))]))
-    store_secret("google", json.dumps(google.fake.grant([SCOPE_EVENTS], calendar="primary")))
+    store_secret("google", json.dumps(google.fake.grant(scopes_for("primary"), calendar="primary")))
     exporter = google.make_exporter()
-    assert exporter.target == "primary"
+    assert exporter.target == "me@example.com"  # the real id of this account's primary
     assert next(exporter.apply([Change("create", make_task("acme", "one"))])).ok
     assert google.fake.live_events("primary")
 
@@ -159,23 +209,50 @@ def test_insert_of_an_existing_id_becomes_an_update(google: GoogleBackend) -> No
     assert google.fake.stats.calls["events.update"] == 1
 
 
-def test_delete_then_create_goes_through_409(google: GoogleBackend, store: StateStore) -> None:
+@pytest.mark.parametrize("revive", [False, True], ids=["update-403", "update-revives"])
+def test_a_task_planned_again_after_its_event_was_deleted_comes_back(
+    google: GoogleBackend, store: StateStore, revive: bool
+) -> None:
+    google.fake.behaviour.revive_deleted = revive
     task = make_task("acme", "check-in")
     _export(google, store, [task])
-    _export(google, store, [task.cancelled()])
-    assert google.remote_items() == {}
-    report = _export(google, store, [task])  # planned again: restored in place
-    assert report.created == 1
-    assert list(google.remote_items()) == [task.key]
-    # Without state: insert answers 409 (the id is kept as cancelled), then update.
+    for purge in (False, True):  # withdrawn, then back to waiting; later after a purge
+        _export(google, store, [task.cancelled()])
+        assert google.remote_items() == {}
+        if purge:
+            google.fake.purge_cancelled()
+        report = _export(google, store, [task])
+        assert (report.created, report.failed) == (1, 0)
+        assert list(google.remote_items()) == [task.key] and google.live_count() == 1
+
+
+def test_without_state_a_deleted_events_id_is_passed_over(google: GoogleBackend) -> None:
+    task = make_task("acme", "check-in")
     exporter = google.make_exporter()
-    list(exporter.apply([Change("cancel", task.cancelled())]))
-    assert google.remote_items() == {}
-    conflicts = google.fake.stats.calls["events.insert"]
-    assert next(google.make_exporter().apply([Change("create", task)])).ok
-    assert google.fake.stats.calls["events.insert"] == conflicts + 1
-    assert list(google.remote_items()) == [task.key]
-    assert len(google.fake.events[google.fake.app_calendars()[0]["id"]]) == 1
+    for generation in (0, 1):  # two earlier lives of the task, both deleted
+        body = event_body(task, ident=event_id(task.key, generation))
+        calendar = exporter.target
+        exporter._api().events().insert(calendarId=calendar, body=body).execute()
+        exporter._api().events().delete(calendarId=calendar, eventId=body["id"]).execute()
+    outcome = next(google.make_exporter().apply([Change("create", task)]))
+    assert outcome.ok, outcome.error
+    assert outcome.remote_id == event_id(task.key, 2) and outcome.extra["generation"] == 2
+    assert list(google.remote_items()) == [task.key] and google.live_count() == 1
+
+
+@pytest.mark.parametrize("purge", [False, True], ids=["403-forbidden", "404-purged"])
+def test_an_edit_of_an_event_deleted_in_google_puts_it_back(
+    google: GoogleBackend, store: StateStore, purge: bool
+) -> None:
+    task = make_task("acme", "thank-you")
+    _export(google, store, [task])
+    exporter = google.make_exporter()
+    exporter._api().events().delete(calendarId=exporter.target, eventId=event_id(task.key)).execute()
+    if purge:
+        google.fake.purge_cancelled()
+    report = _export(google, store, [dataclasses.replace(task, title="Edited")])
+    assert (report.updated, report.failed) == (1, 0)
+    assert google.remote_items()[task.key].title == "Edited" and google.live_count() == 1
 
 
 def test_cancelling_a_gone_event_counts_as_done(google: GoogleBackend) -> None:
@@ -212,7 +289,7 @@ def test_an_expired_token_is_refreshed_before_the_first_call(google: GoogleBacke
     grant = {**google.grant, "expiry": "2026-01-01T00:00:00"}
     store_secret("google", json.dumps(grant))
     assert next(google.make_exporter().apply([Change("create", make_task("acme", "one"))])).ok
-    assert google.fake.stats.http_requests == 2  # calendar + batch, no 401 round trip
+    assert google.fake.stats.http_requests == 3  # list, calendar, batch: no 401 round trip
     assert google.fake.stats.token_requests == 1
 
 
@@ -259,7 +336,9 @@ def test_backoff_grows_and_gives_up_with_a_clear_message(google: GoogleBackend) 
 
 
 def test_dry_run_describes_without_network(google: GoogleBackend, store: StateStore) -> None:
-    exporter = google.make_exporter()
+    exporter = GoogleExporter(
+        google.options(), ExportContext(state_dir=google.state_dir, dry_run=True)
+    )
     task = make_task("acme", "one")
     lines = []
     report = sync(

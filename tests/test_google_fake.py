@@ -141,11 +141,16 @@ def test_events_list_pages_and_hides_cancelled(google: GoogleBackend) -> None:
     assert len(deleted["items"]) == 7
 
 
-def test_batches_hold_at_most_50_calls(google: GoogleBackend) -> None:
+def test_batches_hold_at_most_1000_calls(
+    google: GoogleBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import googleapiclient.http
+
     service = _service(google)
     calendar = _calendar(service)
     batch = BatchHttpRequest(batch_uri=google.fake.url + "batch/calendar/v3")
-    for index in range(51):
+    monkeypatch.setattr(googleapiclient.http, "MAX_BATCH_LIMIT", 2000)  # the SDK stops at 1000
+    for index in range(1001):
         body = event_body(make_task("acme", f"rule-{index}", index))
         batch.add(service.events().insert(calendarId=calendar, body=body))
     with pytest.raises(HttpError) as caught:

@@ -12,6 +12,7 @@ from backends.base import iso_start
 from backends.google import GoogleBackend, backend, make_task, many_tasks
 
 from followup.config import Settings
+from followup.errors import ExportFailed
 from followup.planner import plan_record
 from followup.record import load_record
 from followup.state import StateStore
@@ -33,8 +34,11 @@ def _run(google: GoogleBackend, store: StateStore, plan: list[Task]) -> Report:
 
 def _converge(google: GoogleBackend, store: StateStore, plan: list[Task]) -> int:
     for run in range(1, MAX_RUNS + 1):
-        if not _run(google, store, plan).failures:
-            return run
+        try:
+            if not _run(google, store, plan).failures:
+                return run
+        except ExportFailed:  # Google unreachable for a whole run: the next one goes on
+            continue
     raise AssertionError(f"no convergence in {MAX_RUNS} runs")
 
 
@@ -52,8 +56,11 @@ def test_random_faults_converge_to_the_plan(tmp_path: Path) -> None:
         store = StateStore(tmp_path / "state.db")
         plan = many_tasks(130, records=6)
         google.fake.inject_faults(0.3)
+        google.fake.lose_answer_of["calendars.insert"] = 1  # made, but the answer is lost
+        google.fake.queue_faults(*["503"] * 6)  # the first request outlasts a run's retries
         runs = _converge(google, store, plan)
         assert _remote(google) == _expected(plan)
+        assert len(google.fake.app_calendars()) == 1, "a lost answer made a second calendar"
 
         # Edits, cancellations, a withdrawn task and new ones, still under faults.
         edited = [dataclasses.replace(t, title=t.title + " v2") for t in plan[:20]]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,17 +23,37 @@ SECRET_NAME = "google"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 TOKEN_URI_ENV = "FOLLOWUP_GOOGLE_TOKEN_URI"
 CLIENT_SECRETS_ENV = "FOLLOWUP_GOOGLE_CLIENT_SECRETS"
-# A calendar the tool creates itself needs only this narrow scope.
+# Scopes per method come from the Calendar v3 discovery document (each method's "scopes").
+# A calendar the tool creates itself: calendars.insert and events.* on it.
 SCOPE_APP_CREATED = "https://www.googleapis.com/auth/calendar.app.created"
 # Writing into an existing calendar (e.g. "primary") needs event access to all calendars.
 SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
+# calendarList.list and .get (finding our calendar after a lost answer, the real id of
+# "primary") accept neither of the two above; this read-only one is the narrowest that does.
+SCOPE_LIST = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
 SCOPE_FULL = "https://www.googleapis.com/auth/calendar"
+LIST_SCOPES = {SCOPE_LIST, "https://www.googleapis.com/auth/calendar.calendarlist", SCOPE_FULL}
 SIGN_IN = "run `followup auth google`"
+# google-auth-oauthlib run_local_server(timeout_seconds=…): WSGITimeoutError after this.
+SIGN_IN_TIMEOUT = 300
+# A calendar id is "primary" or an address (me@gmail.com, …@group.calendar.google.com).
+CALENDAR_ID = re.compile(r"^(primary|[^\s@]+@[^\s@]+)$")
 
 
-def scope_for(calendar_id: str | None) -> str:
-    """The narrowest scope that serves a target: the dedicated calendar, or an existing one."""
-    return SCOPE_EVENTS if calendar_id else SCOPE_APP_CREATED
+def scopes_for(calendar_id: str | None) -> list[str]:
+    """The narrowest scopes that serve a target: the dedicated calendar, or an existing one."""
+    return [SCOPE_EVENTS if calendar_id else SCOPE_APP_CREATED, SCOPE_LIST]
+
+
+def can_list_calendars(grant: dict[str, Any]) -> bool:
+    return bool(LIST_SCOPES & set(grant.get("scopes") or ()))
+
+
+def auth_advice(calendar_id: str | None) -> str:
+    """The sign-in command for a target, quoted so it can be pasted."""
+    if calendar_id:
+        return f"run `followup auth google --calendar {shlex.quote(calendar_id)}`"
+    return SIGN_IN
 
 
 def token_uri(option: str | None = None) -> str:
@@ -87,13 +109,13 @@ def credentials_from_grant(grant: dict[str, Any], uri: str) -> Any:
 def check_scope(grant: dict[str, Any], calendar_id: str | None) -> None:
     """Fail early, without network, when the grant cannot serve the chosen calendar."""
     scopes = set(grant.get("scopes") or ())
-    needed = scope_for(calendar_id)
-    if needed in scopes or SCOPE_FULL in scopes or (needed == SCOPE_APP_CREATED and not scopes):
+    needed = scopes_for(calendar_id)[0]
+    if needed in scopes or SCOPE_FULL in scopes:
         return
     if calendar_id:
         raise AuthError(
             f"the Google sign-in does not allow writing to calendar {calendar_id!r}; "
-            f"run `followup auth google --calendar {calendar_id}`"
+            f"{auth_advice(calendar_id)}"
         )
     raise AuthError(
         "the Google sign-in does not allow creating the follow-ups calendar; "
@@ -159,14 +181,26 @@ def auth_command(
             "followup auth google needs --client-secrets FILE: the Desktop app OAuth client "
             "you create once in Google Cloud Console (see the README, 'Google Calendar')"
         )
+    if calendar_id is not None and not CALENDAR_ID.match(calendar_id):
+        raise UserError(
+            f"--calendar {shlex.quote(calendar_id)}: not a calendar id; give primary or an id "
+            "like …@group.calendar.google.com (or leave it out for followup's own calendar, "
+            "named by calendar_name in the settings)"
+        )
     try:
-        from google_auth_oauthlib.flow import InstalledAppFlow
+        from google_auth_oauthlib.flow import InstalledAppFlow, WSGITimeoutError
     except ImportError:
         raise MissingExtra("google", "google") from None
-    scope = scope_for(calendar_id)
+    import webbrowser
+
+    chosen = f" --calendar {shlex.quote(calendar_id)}" if calendar_id else ""
+    again = (
+        f"run `followup auth google --client-secrets {shlex.quote(str(client_secrets))}"
+        f"{chosen}` again"
+    )
     # PKCE: the flow generates a code verifier by default (autogenerate_code_verifier=True).
     flow = InstalledAppFlow.from_client_config(
-        _client_config(client_secrets, token_uri()), scopes=[scope]
+        _client_config(client_secrets, token_uri()), scopes=scopes_for(calendar_id)
     )
     try:
         credentials = flow.run_local_server(
@@ -178,10 +212,22 @@ def auth_command(
                 "(on a remote machine, forward its localhost port first, e.g. ssh -L):\n{url}"
             ),
             success_message="followup is signed in to Google Calendar; you can close this tab.",
+            timeout_seconds=SIGN_IN_TIMEOUT,
+            # Google sends a refresh token only on consent; asking again brings a new one.
+            prompt="consent",
         )
+    except webbrowser.Error:
+        raise AuthError(
+            "no web browser could be opened here; add --no-browser and open the printed "
+            "URL on a machine that has one"
+        ) from None
+    except WSGITimeoutError:
+        raise AuthError(
+            f"no answer from the browser within {SIGN_IN_TIMEOUT // 60} minutes; {again}"
+        ) from None
     except Exception as error:  # oauthlib raises many types; none may carry a secret out
         raise AuthError(
-            f"Google sign-in did not complete ({type(error).__name__}); {SIGN_IN} again"
+            f"Google sign-in did not complete ({type(error).__name__}); {again}"
         ) from None
     if not credentials.refresh_token:
         raise AuthError(f"Google returned no refresh token; {SIGN_IN} again")

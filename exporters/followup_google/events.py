@@ -21,15 +21,26 @@ KIND_COLOURS = {
 REMINDER_METHODS = ("popup", "email")
 MAX_REMINDERS = 5
 MAX_REMINDER_MINUTES = 40320  # four weeks: the API's upper bound
+# No limit on the title is documented; a calendar shows a line of it, so keep it short.
 MAX_SUMMARY = 1000
+# "the event description character limit is approximately 8,192 characters" (Nylas support,
+# "Event Description Limits in Google Calendar"); counted in characters, kept under it.
+MAX_DESCRIPTION = 8000
 KEY_PROPERTY = "followupKey"
+RECORD_PROPERTY = "followupRecord"
+HASH_PROPERTY = "followupHash"  # what the event was written from, for Exporter.lookup
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def event_id(key: str) -> str:
-    """The event id for a task key: base32hex (a–v, 0–9) of its SHA-256, 52 characters."""
-    digest = hashlib.sha256(key.encode("utf-8")).digest()
+def event_id(key: str, generation: int = 0) -> str:
+    """The event id for a task key: base32hex (a–v, 0–9) of its SHA-256, 52 characters.
+
+    Google keeps a deleted event's id and may refuse to bring it back (insert 409, update
+    403), so a task planned again after its event was deleted gets the next generation.
+    """
+    seed = key if generation == 0 else f"{key}\n{generation}"
+    digest = hashlib.sha256(seed.encode("utf-8")).digest()
     return base64.b32hexencode(digest).decode("ascii").rstrip("=").lower()
 
 
@@ -42,10 +53,21 @@ def parse_reminder_methods(text: str | None) -> tuple[str, ...]:
     return names
 
 
-def event_body(task: Task, reminder_methods: tuple[str, ...] = ("popup",)) -> dict[str, Any]:
+def event_body(
+    task: Task,
+    reminder_methods: tuple[str, ...] = ("popup",),
+    *,
+    ident: str | None = None,
+    content_hash: str | None = None,
+) -> dict[str, Any]:
     """The full event resource for `task` (insert and update send the same body)."""
+    private = {
+        KEY_PROPERTY: task.key,
+        RECORD_PROPERTY: task.record,
+        HASH_PROPERTY: content_hash or task.content_hash,
+    }
     body: dict[str, Any] = {
-        "id": event_id(task.key),
+        "id": ident or event_id(task.key),
         "status": "confirmed",
         "summary": _summary(task),
         "description": _description(task),
@@ -53,7 +75,7 @@ def event_body(task: Task, reminder_methods: tuple[str, ...] = ("popup",)) -> di
         "end": _when(task.end, task.timezone),
         "colorId": KIND_COLOURS.get(task.kind, "1"),
         "reminders": _reminders(task.reminder_minutes, reminder_methods),
-        "extendedProperties": {"private": {KEY_PROPERTY: task.key, "followupRecord": task.record}},
+        "extendedProperties": {"private": private},
     }
     if task.all_day:
         body["transparency"] = "transparent"  # a day-long to-do should not mark the day busy
@@ -72,12 +94,16 @@ def _summary(task: Task) -> str:
 
 
 def _description(task: Task) -> str:
+    footer = f"{_clean(task.application)}\n(followup: {task.key})"
     parts = [_clean(task.body).strip()]
     links = [link for link in task.links if link not in task.body]
     if links:
         parts.append("\n".join(_clean(link) for link in links))
-    parts.append(f"{_clean(task.application)}\n(followup: {task.key})")
-    return "\n\n".join(part for part in parts if part)
+    text = "\n\n".join(part for part in parts if part)
+    room = MAX_DESCRIPTION - len(footer) - 2
+    if len(text) > room:  # the draft is cut, the footer naming the task stays
+        text = text[: max(0, room - 1)] + "…"
+    return "\n\n".join(part for part in (text, footer[:MAX_DESCRIPTION]) if part)
 
 
 def _when(value: datetime | date, zone: str | None) -> dict[str, str]:

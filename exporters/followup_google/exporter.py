@@ -1,37 +1,60 @@
 """The Google Calendar exporter: deterministic event ids, batch writes, patient retries.
 
-Every write is idempotent: an insert of an id that exists (even a deleted one) answers
-409 and becomes an update, a delete of a gone event counts as done. So a run that died
-half-way is finished by the next one without duplicates.
+Every write is idempotent: an insert of an id that exists answers 409 and becomes an
+update, a delete of a gone event counts as done. Google keeps a deleted event's id and
+may refuse to revive it (update 403 or 404): the task then moves on to its next id
+generation. State is kept per real calendar id (`target`), so a deleted calendar or
+another signed-in account starts afresh, and `lookup` tells the sync engine which events
+already stand, by the task key kept in a private extended property.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
 import random
+import shlex
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from followup.config import write_private
 from followup.errors import AuthError, ExportFailed, MissingExtra, UserError
-from followup.exporter import Change, ExportContext, Exporter, Outcome, Setting
+from followup.exporter import Change, ExportContext, Exporter, Found, Outcome, Setting
+from followup.tasks import Task
 from followup_google import auth
-from followup_google.events import event_body, event_id, parse_reminder_methods
+from followup_google.events import (
+    HASH_PROPERTY,
+    KEY_PROPERTY,
+    KIND_COLOURS,
+    RECORD_PROPERTY,
+    event_body,
+    event_id,
+    parse_reminder_methods,
+)
 
 DEFAULT_API_URL = "https://www.googleapis.com/"
 API_URL_ENV = "FOLLOWUP_GOOGLE_API_URL"
 DEFAULT_CALENDAR_NAME = "Interview follow-ups"
 CALENDAR_FILE = "google-calendar.json"
-DEDICATED = "dedicated"
-MAX_BATCH = 50  # Google's advice for Calendar batches
+CALENDAR_MARK = "Made by followup."  # with the name, tells our calendar from the user's
+# Calendar "Send batch requests": at most 1000 calls a batch, and "a set of n requests
+# batched together counts toward your usage limit as n requests". 50 keeps one batch well
+# under the per-user per-minute quota ("Manage quotas"), so a rate limit costs one small
+# retry, and a progress bar moves on a large first export.
+MAX_BATCH = 50
+MAX_GENERATIONS = 5  # fresh ids tried for one task in one run before it fails
+LIST_PAGE = 2500  # events.list maxResults: "cannot be greater than 2500"
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 32.0
+# "Handle API errors": these 403s are limits to back off from, not refusals.
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+# The only 403 reasons that say the sign-in itself cannot do this (errors guide, 401/403).
+SIGN_IN_REASONS = {"authError", "insufficientPermissions"}
 AGAIN = "run the same command again later — nothing will be duplicated"
 
 Operation = Literal["insert", "update", "delete"]
@@ -52,16 +75,22 @@ class _Transient(Exception):
 
 @dataclass
 class _Call:
-    """One change on its way: the operation to try next and how often it failed."""
+    """One change on its way: the operation to try next, on which event id."""
 
     change: Change
     operation: Operation
+    generation: int
     attempts: int = 0
-    switched: bool = False  # insert<->update fallback already taken once
+    hops: int = 0  # fresh generations taken in this run
+    switched: bool = False  # insert->update after a 409, once per generation
 
     @property
     def event_id(self) -> str:
-        return event_id(self.change.task.key)
+        return event_id(self.change.task.key, self.generation)
+
+    def next_generation(self) -> None:
+        self.operation, self.generation, self.switched = "insert", self.generation + 1, False
+        self.hops += 1
 
 
 class GoogleExporter(Exporter):
@@ -70,12 +99,16 @@ class GoogleExporter(Exporter):
     settings: ClassVar[Sequence[Setting]] = (
         Setting(
             "calendar",
-            "An existing calendar id to write into (e.g. primary); empty: a dedicated "
-            f'"{DEFAULT_CALENDAR_NAME}" calendar followup creates.',
+            "An existing calendar's id to write into: primary, or an id like "
+            "…@group.calendar.google.com. Empty: followup's own calendar (calendar_name).",
             None,
             "FOLLOWUP_GOOGLE_CALENDAR",
         ),
-        Setting("calendar_name", "Name of the dedicated calendar.", DEFAULT_CALENDAR_NAME),
+        Setting(
+            "calendar_name",
+            "Name of the calendar followup creates and writes to when `calendar` is empty.",
+            DEFAULT_CALENDAR_NAME,
+        ),
         Setting("reminders", "Reminder methods: popup, email or popup,email.", "popup"),
         Setting(
             "api_url", "Google API root (a proxy or a local fake).", DEFAULT_API_URL, API_URL_ENV
@@ -93,11 +126,22 @@ class GoogleExporter(Exporter):
             self.reminder_methods = parse_reminder_methods(self._option("reminders"))
         except ValueError as error:
             raise UserError(f"google: {error}") from None
+        explicit = self._option("calendar")
+        if explicit and not auth.CALENDAR_ID.match(str(explicit)):
+            raise UserError(
+                f"google: calendar = {json.dumps(str(explicit))} is not a calendar id. "
+                f"For followup's own calendar by that name, set "
+                f"calendar_name = {json.dumps(str(explicit))} and leave calendar empty; "
+                'to write into an existing one, set calendar = "primary" or its id '
+                "(Google Calendar → Settings → the calendar → Calendar ID)"
+            )
         # Injectable so tests never wait; jitter from its own generator.
         self.sleep: Callable[[float], None] = time.sleep
         self.random = random.Random()
         self._grant: dict[str, Any] | None = None
         self._service: Any = None
+        self._credentials: Any = None
+        self._session: Any = None  # requests, for the one write that must not be resent
         self._calendar_id: str | None = None
 
     def _option(self, name: str) -> Any:
@@ -122,7 +166,15 @@ class GoogleExporter(Exporter):
 
     @property
     def target(self) -> str:
-        return self.chosen_calendar or DEDICATED
+        """The real id of the calendar written to: found, or created, on first use.
+
+        A dry run asks Google nothing: it names the calendar the last run wrote to.
+        """
+        if self._calendar_id is None:
+            if self.context.dry_run:
+                return self._remembered().get(self._memory_key()) or f"new:{self._memory_key()}"
+            self._calendar_id = self._resolve_calendar(self._api())
+        return self._calendar_id
 
     def configured(self) -> tuple[bool, str]:
         if importlib.util.find_spec("googleapiclient") is None:  # found, not imported
@@ -133,18 +185,69 @@ class GoogleExporter(Exporter):
             return False, str(error)
         return (True, "ready") if grant else (False, auth.SIGN_IN)
 
+    def content_hash(self, task: Task) -> str:
+        # The options and tables that shape an event: changing one rewrites every event.
+        shape = json.dumps([self.reminder_methods, KIND_COLOURS], sort_keys=True)
+        return hashlib.sha256(f"{task.content_hash}\n{shape}".encode()).hexdigest()[:32]
+
     def describe(self, change: Change) -> str:
-        calendar = self.chosen_calendar or self._remembered_calendar()
-        where = f"calendars/{calendar}" if calendar else f'<new calendar "{self._calendar_name}">'
+        target = self.target
+        where = (
+            f"calendars/{target}"
+            if not target.startswith("new:")
+            else (f'<new calendar "{self._calendar_name}">')
+        )
         task = change.task
-        ident = event_id(task.key)
-        when = task.start.isoformat()
-        what = f"{task.title!r} {when}"
-        if change.action == "cancel":
-            return f"DELETE {where}/events/{ident}  (remove {what})"
-        if change.action == "update" or change.remote is not None:
-            return f"PUT {where}/events/{ident}  (update {what}, status confirmed)"
-        return f"POST {where}/events id={ident}  (insert {what}; if the id exists, update it)"
+        call = _Call(change, *_first_operation(change))
+        what = f"{task.title!r} {task.start.isoformat()}"
+        if call.operation == "delete":
+            return f"DELETE {where}/events/{call.event_id}  (remove {what})"
+        if call.operation == "update":
+            return f"PUT {where}/events/{call.event_id}  (update {what})"
+        return (
+            f"POST {where}/events id={call.event_id}  (insert {what}; if the id exists, update it)"
+        )
+
+    # -- what stands there -------------------------------------------------------------
+
+    def lookup(self, tasks: Sequence[Task]) -> Mapping[str, Found] | None:
+        """Live events of these tasks, found by the record and key kept on each event."""
+        if not tasks:
+            return {}
+        service = self._api()
+        calendar_id = self.target
+        wanted = {task.key for task in tasks}
+        found: dict[str, Found] = {}
+        for record in sorted({task.record for task in tasks}):
+            token: str | None = None
+            while True:
+                # One constraint per request: the guide ORs repeated ones, the reference ANDs.
+                page = self._with_retries(
+                    service.events()
+                    .list(
+                        calendarId=calendar_id,
+                        privateExtendedProperty=f"{RECORD_PROPERTY}={record}",
+                        maxResults=LIST_PAGE,
+                        pageToken=token,
+                    )
+                    .execute
+                )
+                for event in page.get("items", []):
+                    private = (event.get("extendedProperties") or {}).get("private") or {}
+                    key = private.get(KEY_PROPERTY)
+                    if key in wanted and event.get("status") != "cancelled":
+                        found[key] = Found(
+                            remote_id=str(event["id"]),
+                            content_hash=private.get(HASH_PROPERTY),
+                            extra={
+                                "calendar_id": calendar_id,
+                                "generation": _generation_of(key, str(event["id"])),
+                            },
+                        )
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+        return found
 
     # -- writing ----------------------------------------------------------------------
 
@@ -152,8 +255,8 @@ class GoogleExporter(Exporter):
         if not changes:
             return
         service = self._api()
-        calendar_id = self._calendar(service)
-        pending = [_Call(change, _first_operation(change)) for change in changes]
+        calendar_id = self.target
+        pending = [_Call(change, *_first_operation(change)) for change in changes]
         while pending:
             failures: list[_Transient] = []
             again: list[_Call] = []
@@ -191,27 +294,29 @@ class GoogleExporter(Exporter):
     ) -> tuple[Outcome | None, _Transient | None]:
         """An outcome for a finished call, or (None, why) when it goes round again."""
         change = call.change
-        extra = {"calendar_id": calendar_id}
+        extra = {"calendar_id": calendar_id, "generation": call.generation}
         if error is None:
             return Outcome(change, remote_id=call.event_id, extra=extra), None
         status, reason = _status_and_reason(error)
         if call.operation == "delete" and status in (404, 410):
             return Outcome(change, remote_id=call.event_id, extra=extra), None
-        if call.operation == "insert" and status == 409 and not call.switched:
-            call.operation, call.switched = "update", True  # id taken, maybe cancelled
-            return None, None
-        if call.operation == "update" and status in (404, 410) and not call.switched:
-            call.operation, call.switched = "insert", True
-            return None, None
-        if status == 401:
-            raise AuthError(f"Google did not accept the stored sign-in; {auth.SIGN_IN}")
-        if status == 403 and reason not in RATE_LIMIT_REASONS:
+        if status == 401 or (status == 403 and reason in SIGN_IN_REASONS):
             raise AuthError(
-                f"Google refused access to calendar {calendar_id!r} ({reason}); {auth.SIGN_IN}"
+                f"Google did not accept the stored sign-in for calendar {calendar_id!r} "
+                f"({reason}); {auth.SIGN_IN}"
             )
+        if call.operation == "insert" and status == 409 and not call.switched:
+            call.operation, call.switched = "update", True  # the id stands, maybe deleted
+            return None, None
+        # A deleted event cannot always be revived (update answers 403 forbidden, or 404
+        # once purged; observed: googleapis/google-api-ruby-client#1811): take a fresh id.
+        gone = status in (404, 410) or (status == 403 and reason == "forbidden")
+        if call.operation == "update" and gone and call.hops < MAX_GENERATIONS:
+            call.next_generation()
+            return None, None
         failure = _transient_from(status, reason, error)
-        if failure is None:
-            return Outcome(change, error=f"Google Calendar rejected it: {reason}"), None
+        if failure is None:  # any other refusal fails this one task, the batch goes on
+            return Outcome(change, error=f"Google Calendar refused it: {status} {reason}"), None
         return None, failure
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -222,14 +327,17 @@ class GoogleExporter(Exporter):
 
     def _request(self, service: Any, calendar_id: str, call: _Call) -> Any:
         events = service.events()
-        body = event_body(call.change.task, self.reminder_methods)
+        if call.operation == "delete":
+            return events.delete(calendarId=calendar_id, eventId=call.event_id, sendUpdates="none")
+        task = call.change.task
+        body = event_body(
+            task, self.reminder_methods, ident=call.event_id, content_hash=self.content_hash(task)
+        )
         if call.operation == "insert":
             return events.insert(calendarId=calendar_id, body=body, sendUpdates="none")
-        if call.operation == "update":
-            return events.update(
-                calendarId=calendar_id, eventId=call.event_id, body=body, sendUpdates="none"
-            )
-        return events.delete(calendarId=calendar_id, eventId=call.event_id, sendUpdates="none")
+        return events.update(
+            calendarId=calendar_id, eventId=call.event_id, body=body, sendUpdates="none"
+        )
 
     def _send_batch(
         self, service: Any, calendar_id: str, calls: Sequence[_Call]
@@ -254,28 +362,24 @@ class GoogleExporter(Exporter):
 
         import httplib2
         from google.auth.exceptions import RefreshError, TransportError
-        from googleapiclient.errors import BatchError, HttpError
+        from googleapiclient.errors import HttpError
 
         try:
             return send()
-        except RefreshError:
-            raise AuthError(
-                f"the Google sign-in was revoked or has expired; {auth.SIGN_IN}"
-            ) from None
-        except HttpError as error:
+        except RefreshError as error:
+            raise _refresh_failure(error) from None
+        except HttpError as error:  # BatchError (a malformed batch answer) is one too
             status, reason = _status_and_reason(error)
             failure = _transient_from(status, reason, error)
             if failure is not None:
                 raise failure from None
             if status in (404, 410):
                 raise _Gone(f"Google Calendar answered {status} ({reason})") from None
-            if status in (401, 403):
+            if status == 401 or (status == 403 and reason in SIGN_IN_REASONS):
                 raise AuthError(f"Google refused access ({reason}); {auth.SIGN_IN}") from None
             raise ExportFailed(f"Google Calendar answered {status} ({reason})") from None
         except (OSError, http.client.HTTPException, httplib2.HttpLib2Error, TransportError) as e:
             raise _Transient(f"connection failed: {type(e).__name__}") from None
-        except BatchError:
-            raise _Transient("malformed batch response") from None
 
     def _with_retries(self, send: Callable[[], Any]) -> Any:
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -295,44 +399,121 @@ class GoogleExporter(Exporter):
     def _calendar_name(self) -> str:
         return str(self._option("calendar_name"))
 
-    def _calendar(self, service: Any) -> str:
-        """The calendar id to write to; creates the dedicated calendar when needed."""
-        if self._calendar_id is not None:
-            return self._calendar_id
+    def _memory_key(self) -> str:
+        chosen = self.chosen_calendar
+        return f"id:{chosen}" if chosen else f"name:{self._calendar_name}"
+
+    def _resolve_calendar(self, service: Any) -> str:
+        """The real id of the calendar to write to; the dedicated one is made if missing."""
         chosen = self.chosen_calendar
         if chosen:
-            self._calendar_id = chosen
-            return chosen
-        remembered = self._remembered_calendar()
+            if not auth.can_list_calendars(self._stored_grant() or {}):
+                raise AuthError(
+                    "followup keeps what it wrote per calendar and account, and needs to see "
+                    f"your calendar list to know which; {auth.auth_advice(chosen)} again"
+                )
+            try:
+                # calendarList.get: the real id of "primary" (its owner's address).
+                found = self._with_retries(service.calendarList().get(calendarId=chosen).execute)
+            except _Gone:
+                raise ExportFailed(
+                    f"the signed-in Google account has no calendar {chosen!r}; check "
+                    f"`calendar` in the settings, or run "
+                    f"`followup auth google --calendar {shlex.quote(chosen)}` with the "
+                    "account that owns it"
+                ) from None
+            return self._remember(str(found["id"]))
+        remembered = self._remembered().get(self._memory_key())
         if remembered:
             try:
-                self._with_retries(service.calendars().get(calendarId=remembered).execute)
-                self._calendar_id = remembered
-                return remembered
+                found = self._with_retries(service.calendars().get(calendarId=remembered).execute)
+                return self._remember(str(found["id"]))
             except _Gone:
-                pass
-            self.context.notice(
-                f'The "{self._calendar_name}" calendar was deleted in Google Calendar; '
-                "followup created it again."
-            )
-        created = self._with_retries(
-            service.calendars()
-            .insert(body={"summary": self._calendar_name, "description": "Made by followup."})
-            .execute
-        )
-        self._calendar_id = str(created["id"])
-        write_private(
-            self.context.state_dir / CALENDAR_FILE,
-            json.dumps({"calendar_id": self._calendar_id, "name": self._calendar_name}),
-        )
-        return self._calendar_id
+                self.context.notice(
+                    f'The "{self._calendar_name}" calendar is gone from Google Calendar '
+                    "(deleted, or another account is signed in): followup made it again "
+                    "and puts every planned event back."
+                )
+        return self._remember(self._find_or_create(service))
 
-    def _remembered_calendar(self) -> str | None:
+    def _find_or_create(self, service: Any) -> str:
+        """calendars.insert is not idempotent: after a lost answer, look before making more."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            existing = self._find_by_name(service)
+            if existing:
+                return existing
+            body = {"summary": self._calendar_name, "description": CALENDAR_MARK}
+            try:
+                created = self._guarded(lambda: self._insert_calendar(body))
+                return str(created["id"])
+            except _Transient as failure:
+                if attempt == MAX_ATTEMPTS:
+                    raise ExportFailed(
+                        f"Google Calendar is not answering ({failure.what}); {AGAIN}"
+                    ) from None
+                self.sleep(self._delay(attempt, failure.retry_after))
+        raise AssertionError("unreachable")
+
+    def _insert_calendar(self, body: dict[str, str]) -> dict[str, Any]:
+        """calendars.insert over `requests`, which never sends a POST twice.
+
+        httplib2 (under the SDK) sends a request again when its connection drops before the
+        answer ("retry regardless of the number of RETRIES set"): fine for event writes by
+        id, a second calendar here.
+        """
+        import httplib2
+        from google.auth.transport.requests import AuthorizedSession
+        from googleapiclient.errors import HttpError
+
+        if self._session is None:
+            self._session = AuthorizedSession(self._credentials)
+        url = self.api_url + "calendar/v3/calendars"
+        answer = self._session.post(url, json=body, timeout=60)
+        if answer.status_code >= 300:
+            headers = {name.lower(): value for name, value in answer.headers.items()}
+            resp = httplib2.Response({**headers, "status": answer.status_code})
+            raise HttpError(resp, answer.content, uri=url)
+        created: dict[str, Any] = answer.json()
+        return created
+
+    def _find_by_name(self, service: Any) -> str | None:
+        """Our calendar in the user's calendar list: its name and followup's mark."""
+        grant = self._stored_grant() or {}
+        if not auth.can_list_calendars(grant):
+            raise AuthError(
+                "followup now looks for its calendar before creating one, so it never makes "
+                f"two, and needs to see your calendar list for that; {auth.SIGN_IN} again"
+            )
+        token: str | None = None
+        while True:
+            page = self._with_retries(
+                service.calendarList().list(minAccessRole="owner", pageToken=token).execute
+            )
+            for entry in page.get("items", []):
+                if (
+                    entry.get("summary") == self._calendar_name
+                    and entry.get("description") == CALENDAR_MARK
+                    and not entry.get("deleted")
+                ):
+                    return str(entry["id"])
+            token = page.get("nextPageToken")
+            if not token:
+                return None
+
+    def _remembered(self) -> dict[str, str]:
         path = self.context.state_dir / CALENDAR_FILE
         try:
-            return str(json.loads(path.read_text(encoding="utf-8"))["calendar_id"])
-        except (OSError, ValueError, KeyError):
-            return None
+            known = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
+
+    def _remember(self, calendar_id: str) -> str:
+        known = self._remembered()
+        if known.get(self._memory_key()) != calendar_id:
+            known[self._memory_key()] = calendar_id
+            write_private(self.context.state_dir / CALENDAR_FILE, json.dumps(known, indent=1))
+        return calendar_id
 
     # -- the SDK ----------------------------------------------------------------------
 
@@ -355,6 +536,7 @@ class GoogleExporter(Exporter):
             raise AuthError(f"not signed in to Google Calendar; {auth.SIGN_IN}")
         auth.check_scope(grant, self.chosen_calendar)
         credentials = auth.credentials_from_grant(grant, self.token_uri)
+        self._credentials = credentials
         http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=60))
         self._service = build(
             "calendar",
@@ -372,19 +554,47 @@ class GoogleExporter(Exporter):
         if self._service is not None:
             self._service.close()
             self._service = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     @classmethod
     def auth_command(cls) -> Any | None:
         return auth.auth_command
 
 
-def _first_operation(change: Change) -> Operation:
+def _first_operation(change: Change) -> tuple[Operation, int]:
+    """The operation a change starts with, and on which id generation."""
+    remote = change.remote
+    generation = int(remote.extra.get("generation", 0)) if remote is not None else 0
     if change.action == "cancel":
-        return "delete"
-    # A re-create of a cancelled event (remote known) restores it in place.
-    if change.action == "update" or change.remote is not None:
-        return "update"
-    return "insert"
+        return "delete", generation
+    if change.action == "update":
+        return "update", generation
+    if remote is not None:  # planned again after its event was deleted: a fresh id
+        return "insert", generation + 1
+    return "insert", generation
+
+
+def _generation_of(key: str, ident: str) -> int:
+    """Which generation of `key` an event id is (0 when it is none of the first few)."""
+    return next((n for n in range(64) if event_id(key, n) == ident), 0)
+
+
+def _refresh_failure(error: Any) -> Exception:
+    """A token-endpoint failure: Google unreachable (retry), or the sign-in refused."""
+    if getattr(error, "retryable", False):  # google-auth: 5xx, 408, 429, server_error…
+        return _Transient("Google's sign-in service could not be reached")
+    details = error.args[1] if len(error.args) > 1 else None
+    code = details.get("error") if isinstance(details, dict) else None
+    if code == "invalid_grant":
+        return AuthError(
+            "the Google sign-in was revoked or has expired (a Google Cloud app left in "
+            f"'Testing' signs you out after 7 days: see the README); {auth.SIGN_IN}"
+        )
+    return AuthError(
+        f"Google's sign-in service refused the stored sign-in ({code}); {auth.SIGN_IN}"
+    )
 
 
 def _count_attempt(calls: Sequence[_Call]) -> None:

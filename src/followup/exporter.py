@@ -122,6 +122,11 @@ class Exporter:
         """Carry out one batch; yield an outcome per change as soon as it is known."""
         raise NotImplementedError
 
+    def content_hash(self, task: Task) -> str:
+        """What a written item is compared by: the task's hash, plus whatever option shapes
+        items at this destination (so changing that option rewrites what already stands)."""
+        return task.content_hash
+
     def lookup(self, tasks: Sequence[Task]) -> Mapping[str, Found] | None:
         """Which of these tasks already stand at the destination, by task key.
 

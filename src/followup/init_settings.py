@@ -14,7 +14,7 @@ from followup.errors import UserError
 
 DEFAULT_EXPORTER_OPTIONS = {
     "todoist": {"project": "Job search"},
-    "google": {"calendar": "Interview follow-ups"},
+    "google": {"calendar_name": "Interview follow-ups"},
 }
 
 

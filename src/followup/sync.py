@@ -23,8 +23,16 @@ class Diff:
     unchanged: int
 
 
-def diff(tasks: Iterable[Task], rows: Iterable[StateRow], records: set[str]) -> Diff:
-    """The writes that bring a destination from `rows` to `tasks`, for `records` only."""
+def diff(
+    tasks: Iterable[Task],
+    rows: Iterable[StateRow],
+    records: set[str],
+    content_hash: Callable[[Task], str] = lambda task: task.content_hash,
+) -> Diff:
+    """The writes that bring a destination from `rows` to `tasks`, for `records` only.
+
+    `content_hash` is the exporter's (`Exporter.content_hash`): it also covers the options
+    that shape items there, so changing one updates what already stands."""
     known = {row.key: row for row in rows if row.record in records}
     changes: list[Change] = []
     unchanged = 0
@@ -42,7 +50,7 @@ def diff(tasks: Iterable[Task], rows: Iterable[StateRow], records: set[str]) -> 
             continue
         if task.status == "cancelled":
             changes.append(Change("cancel", task, row.remote))
-        elif row.remote.content_hash != task.content_hash:
+        elif row.remote.content_hash != content_hash(task):
             changes.append(Change("update", task, row.remote))  # a done task is kept, marked
         else:
             unchanged += 1
@@ -125,6 +133,7 @@ def apply(
                             outcome.remote_id,
                             bump_sequence=outcome.change.remote is not None,
                             extra=dict(outcome.extra),
+                            content_hash=exporter.content_hash(outcome.change.task),
                         )
                         store.settle(exporter.name, target, [outcome.change.task.key])
                 report.count(outcome)
@@ -213,7 +222,12 @@ def sync(
     so containers (a calendar, a project) are never created by two runs at once.
     """
     if dry_run:
-        planned = diff(tasks, store.rows(exporter.name, exporter.target, records), records)
+        planned = diff(
+            tasks,
+            store.rows(exporter.name, exporter.target, records),
+            records,
+            exporter.content_hash,
+        )
         report = Report(exporter.name, exporter.target, unchanged=planned.unchanged)
         if on_plan:
             on_plan(planned)
@@ -222,7 +236,12 @@ def sync(
         return report
     with store.writer(exporter.name, on_wait):
         notices = reconcile(tasks, exporter, store)
-        planned = diff(tasks, store.rows(exporter.name, exporter.target, records), records)
+        planned = diff(
+            tasks,
+            store.rows(exporter.name, exporter.target, records),
+            records,
+            exporter.content_hash,
+        )
         report = Report(exporter.name, exporter.target, unchanged=planned.unchanged)
         report.notices.extend(store.notices + notices)
         if on_plan:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fakes.google_server import FakeGoogleCalendar
 from followup_google import GoogleExporter
-from followup_google.auth import SCOPE_APP_CREATED
+from followup_google.auth import scopes_for
 from followup_google.events import KEY_PROPERTY
 
 from backends.base import RemoteItem, iso_start
@@ -26,7 +26,7 @@ class GoogleBackend:
         self.fake = fake
         self.state_dir = tmp_path / "google-state"
         self.sleeps: list[float] = []
-        self.grant = fake.grant([SCOPE_APP_CREATED])
+        self.grant = fake.grant(scopes_for(None))
         store_secret("google", json.dumps(self.grant))
 
     def options(self, **extra: Any) -> dict[str, Any]:

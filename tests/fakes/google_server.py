@@ -1,11 +1,10 @@
 """A fake Google Calendar v3 service on 127.0.0.1, for driving the real SDK in tests.
 
-It behaves like the service where the exporter depends on it: client-chosen event ids
-(409 on a duplicate, deleted events kept as "cancelled"), batch multipart requests and
-responses, an OAuth token endpoint (401 until the client refreshes), scopes per method
-from the discovery document, 403 rateLimitExceeded / 429 with Retry-After / 503 and
-connection resets injected from a seeded RNG, and every request body validated against
-the Calendar v3 discovery document bundled with google-api-python-client.
+Every behaviour below names its source: the Calendar v3 reference and guides ("Handle API
+errors", "Send batch requests", "Manage quotas", "Extended properties"), the discovery
+document bundled with google-api-python-client (scopes per method, schemas, field notes),
+google-auth's token client, or a public report of observed behaviour. Where the service
+is not documented, the fake takes the stricter answer, switchable per test (`Behaviour`).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import socket
 import struct
 import threading
 import urllib.parse
+import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,12 +35,27 @@ DISCOVERY = (
 SERVICE_PATH = "/calendar/v3/"
 BATCH_PATH = "/batch/calendar/v3"
 TOKEN_PATH = "/token"
-MAX_BATCH_CALLS = 50
+# "Send batch requests": "You're limited to 1000 calls in a single batch request."
+MAX_BATCH_CALLS = 1000
+# Event.reminders.overrides: "The maximum number of override reminders is 5."
 MAX_REMINDERS = 5
+# Event.id (discovery): base32hex characters, "between 5 and 1024 characters".
 EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
+# colors.get "event" palette: ids "1" to "11" (Event.colorId refers to that palette).
+EVENT_COLOURS = frozenset(str(n) for n in range(1, 12))
+# Observed: "the event description character limit is approximately 8,192 characters"
+# (Nylas support, "Event Description Limits in Google Calendar"); past it, an error.
+MAX_DESCRIPTION = 8192
+# Extended properties guide, "Limits": keys over 44 characters are silently dropped.
+MAX_PROPERTY_KEY = 44
+SCOPE_APP_CREATED = "https://www.googleapis.com/auth/calendar.app.created"
+DEFAULT_ACCOUNT = "me@example.com"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+IANA_ZONES = frozenset(zoneinfo.available_timezones()) | {"UTC"}
 POSSIBLE_VALUE = re.compile(r'^- "([^"]+)"', re.MULTILINE)
+# 403 rateLimitExceeded / 429 with Retry-After / 503 backendError: "Handle API errors".
+# "reset": the connection drops (before or after the work); "lost": after, always.
 FAULT_KINDS = ("429", "503", "403", "reset")
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -71,7 +86,19 @@ class Method:
 @dataclass
 class Grant:
     scopes: frozenset[str]
+    account: str = DEFAULT_ACCOUNT
     revoked: bool = False
+
+
+@dataclass
+class Behaviour:
+    """Where Google's answer is undocumented or varies: the stricter one by default."""
+
+    # Observed: update of a deleted event answers 403 forbidden
+    # (googleapis/google-api-ruby-client#1811, andrewramsay/ical_to_gcal_sync#12).
+    revive_deleted: bool = False
+    # A purged id stays taken: insert still answers 409 (stricter; nothing says otherwise).
+    purged_ids_reusable: bool = False
 
 
 @dataclass
@@ -236,6 +263,7 @@ class FakeGoogleCalendar:
         self.lock = threading.RLock()
         self.calendars: dict[str, dict[str, Any]] = {}
         self.events: dict[str, dict[str, dict[str, Any]]] = {}
+        self.purged: dict[str, set[str]] = {}
         self.clients: dict[str, str] = {}
         self.grants: dict[str, Grant] = {}
         self.access_tokens: dict[str, Grant] = {}
@@ -246,8 +274,12 @@ class FakeGoogleCalendar:
         self.retry_after = 7
         self.writes_left: int | None = None
         self.queued_faults: dict[str, list[str]] = {"request": [], "call": []}
+        self.token_faults: list[str] = []  # "500" or "invalid_grant", for the next refreshes
+        self.lose_answer_of: Counter[str] = Counter()  # method name -> answers to drop
+        self.forbidden: dict[str, str] = {}  # event id -> a non-rate 403 reason for writes
+        self.behaviour = Behaviour()
         self._clock = itertools.count(1)
-        self._add_calendar("primary", app_created=False, summary="me@example.com")
+        self._add_calendar(DEFAULT_ACCOUNT, app_created=False, summary=DEFAULT_ACCOUNT)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -281,19 +313,27 @@ class FakeGoogleCalendar:
     # -- test controls ------------------------------------------------------------
 
     def grant(
-        self, scopes: list[str], *, calendar: str | None = None, fresh: bool = False
+        self,
+        scopes: list[str],
+        *,
+        calendar: str | None = None,
+        fresh: bool = False,
+        account: str = DEFAULT_ACCOUNT,
     ) -> dict[str, Any]:
         """A signed-in user's stored grant (as `followup auth google` would store it).
 
         Unless `fresh`, its access token is stale: the first call answers 401 until a refresh.
+        Each account has its own primary calendar, whose id is the account's address.
         """
         client_id = f"{secrets.token_hex(6)}.apps.googleusercontent.com"
         client_secret = f"GOCSPX-{secrets.token_urlsafe(18)}"
         refresh_token = f"1//{secrets.token_urlsafe(32)}"
         token = f"ya29.{secrets.token_urlsafe(24)}"
         with self.lock:
+            if account not in self.calendars:
+                self._add_calendar(account, app_created=False, summary=account, owner=account)
             self.clients[client_id] = client_secret
-            self.grants[refresh_token] = Grant(frozenset(scopes))
+            self.grants[refresh_token] = Grant(frozenset(scopes), account)
             if fresh:
                 self.access_tokens[token] = self.grants[refresh_token]
         return {
@@ -330,8 +370,23 @@ class FakeGoogleCalendar:
         with self.lock:
             self.writes_left = writes
 
+    def delete_calendar(self, calendar_id: str) -> None:
+        """The user deletes a calendar in Google Calendar: its events go with it."""
+        with self.lock:
+            del self.calendars[calendar_id], self.events[calendar_id]
+
+    def purge_cancelled(self) -> None:
+        """Observed: cancelled events are kept a while, then purged (get answers 404)."""
+        with self.lock:
+            for calendar_id, events in self.events.items():
+                for event_id in [i for i, e in events.items() if e["status"] == "cancelled"]:
+                    del events[event_id]
+                    self.purged.setdefault(calendar_id, set()).add(event_id)
+
     def live_events(self, calendar_id: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
+            if calendar_id == "primary":
+                calendar_id = DEFAULT_ACCOUNT
             calendars = [calendar_id] if calendar_id else list(self.events)
             return [
                 dict(event)
@@ -440,12 +495,27 @@ class FakeGoogleCalendar:
                 result: Reply = handler(grant, found.groupdict(), query, payload)
             except ApiError as error:
                 return error.reply
+            if self.lose_answer_of[spec.name] > 0:
+                self.lose_answer_of[spec.name] -= 1
+                raise ResetConnection  # the work is done, the answer is lost
             return result
 
     # -- token endpoint -----------------------------------------------------------
 
     def _token(self, body: bytes) -> Reply:
         form = dict(urllib.parse.parse_qsl(body.decode()))
+        with self.lock:
+            fault = self.token_faults.pop(0) if self.token_faults else None
+        if fault == "500":  # google-auth retries 5xx itself, then RefreshError(retryable=True)
+            return _json(500, {"error": "internal_failure", "error_description": "Backend"})
+        if fault == "invalid_grant":  # RFC 6749 §5.2; Google: "Token has been expired or revoked."
+            return _json(
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Token has been expired or revoked.",
+                },
+            )
         with self.lock:
             if self.clients.get(form.get("client_id", "")) != form.get("client_secret"):
                 return _json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
@@ -480,7 +550,7 @@ class FakeGoogleCalendar:
             return _error(400, "badRequest", "Batch requests must be multipart/mixed")
         parts = [part for part in message.walk() if part is not message]
         if len(parts) > MAX_BATCH_CALLS:
-            return _error(400, "tooManyRequests", "A batch holds at most 50 calls")
+            return _error(400, "tooManyRequests", "A batch holds at most 1000 calls")
         boundary = f"batch_{secrets.token_hex(8)}"
         out: list[str] = []
         for part in parts:
@@ -507,7 +577,9 @@ class FakeGoogleCalendar:
 
     # -- calendars ----------------------------------------------------------------
 
-    def _add_calendar(self, calendar_id: str, *, app_created: bool, summary: str) -> dict[str, Any]:
+    def _add_calendar(
+        self, calendar_id: str, *, app_created: bool, summary: str, owner: str = DEFAULT_ACCOUNT
+    ) -> dict[str, Any]:
         calendar = {
             "kind": "calendar#calendar",
             "id": calendar_id,
@@ -515,6 +587,7 @@ class FakeGoogleCalendar:
             "summary": summary,
             "timeZone": "UTC",
             "_app_created": app_created,
+            "_owner": owner,
         }
         self.calendars[calendar_id] = calendar
         self.events[calendar_id] = {}
@@ -524,15 +597,44 @@ class FakeGoogleCalendar:
         return {key: value for key, value in resource.items() if not key.startswith("_")}
 
     def _calendar_for(self, grant: Grant, calendar_id: str) -> dict[str, Any]:
-        calendar = self.calendars.get(calendar_id)
-        if calendar is None:
+        # "primary" is the signed-in user's primary calendar (calendarId, reference).
+        calendar = self.calendars.get(grant.account if calendar_id == "primary" else calendar_id)
+        # Another account's calendar is not there for this one (stricter than 403).
+        if calendar is None or calendar["_owner"] != grant.account:
             raise ApiError(404, "notFound", "Not Found")
-        # calendar.app.created reaches only the calendars this app created.
-        if not calendar["_app_created"] and grant.scopes <= {
-            "https://www.googleapis.com/auth/calendar.app.created"
-        }:
+        # Scope text: calendar.app.created reaches only "secondary calendars" it made.
+        writable = grant.scopes - {"https://www.googleapis.com/auth/calendar.calendarlist.readonly"}
+        if not calendar["_app_created"] and writable <= {SCOPE_APP_CREATED}:
             raise ApiError(404, "notFound", "Not Found")
         return calendar
+
+    def _entry(self, calendar: dict[str, Any]) -> dict[str, Any]:
+        """A calendarList entry (CalendarListEntry schema) of a calendar the user owns."""
+        entry = {**self._public(calendar), "kind": "calendar#calendarListEntry"}
+        entry["accessRole"] = "owner"
+        if not calendar["_app_created"] and calendar["id"] == calendar["_owner"]:
+            entry["primary"] = True
+        return entry
+
+    def _calendarList_list(
+        self, grant: Grant, params: dict[str, str], query: Any, body: Any
+    ) -> Reply:
+        # The user's own calendars, created ones included (calendars.insert adds them).
+        items = [self._entry(c) for c in self.calendars.values() if c["_owner"] == grant.account]
+        size = min(int(query.get("maxResults", 100)), 250)  # "cannot be greater than 250"
+        offset = int(query.get("pageToken", 0))
+        page: dict[str, Any] = {
+            "kind": "calendar#calendarList",
+            "items": items[offset : offset + size],
+        }
+        if offset + size < len(items):
+            page["nextPageToken"] = str(offset + size)
+        return _json(200, page)
+
+    def _calendarList_get(
+        self, grant: Grant, params: dict[str, str], query: Any, body: Any
+    ) -> Reply:
+        return _json(200, self._entry(self._calendar_for(grant, params["calendarId"])))
 
     def _calendars_insert(
         self, grant: Grant, params: dict[str, str], query: Any, body: Any
@@ -540,7 +642,9 @@ class FakeGoogleCalendar:
         if not body or not body.get("summary"):
             raise ApiError(400, "required", "Missing title.")
         calendar_id = f"{secrets.token_hex(16)}@group.calendar.google.com"
-        calendar = self._add_calendar(calendar_id, app_created=True, summary=body["summary"])
+        calendar = self._add_calendar(
+            calendar_id, app_created=True, summary=body["summary"], owner=grant.account
+        )
         calendar.update({k: v for k, v in body.items() if k not in ("id", "kind", "etag")})
         return _json(200, self._public(calendar))
 
@@ -551,6 +655,7 @@ class FakeGoogleCalendar:
         self, grant: Grant, params: dict[str, str], query: Any, body: Any
     ) -> Reply:
         calendar = self._calendar_for(grant, params["calendarId"])
+        # calendars.delete "Deletes a secondary calendar": its events go with it.
         del self.calendars[calendar["id"]], self.events[calendar["id"]]
         return 204, {}, b""
 
@@ -564,6 +669,13 @@ class FakeGoogleCalendar:
         for name, when in (("start", start), ("end", end)):
             if ("date" in when) == ("dateTime" in when):
                 raise ApiError(400, "required", f"{name}: exactly one of date and dateTime")
+            # EventDateTime.timeZone: "Formatted as an IANA Time Zone Database name".
+            if when.get("timeZone") and when["timeZone"] not in IANA_ZONES:
+                raise ApiError(400, "timeZone", f"Invalid time zone definition for {name} time.")
+        if event.get("colorId") is not None and event["colorId"] not in EVENT_COLOURS:
+            raise ApiError(400, "invalid", "Invalid color id value.")
+        if len(event.get("description") or "") > MAX_DESCRIPTION:
+            raise ApiError(400, "invalid", "The description is too long.")
             moment = when.get("dateTime")
             if moment and _parse_instant(moment).tzinfo is None and not when.get("timeZone"):
                 raise ApiError(400, "timeZone", f"{name}: a time zone is required")
@@ -604,6 +716,7 @@ class FakeGoogleCalendar:
         )
         event.setdefault("created", stamp)
         event.setdefault("status", "confirmed")
+        _drop_long_keys(event)
         events[event["id"]] = event
         return _json(200, event)
 
@@ -612,7 +725,11 @@ class FakeGoogleCalendar:
         self._check_event(body)
         event = dict(body)
         event.setdefault("id", secrets.token_hex(13))
-        if event["id"] in events:  # cancelled ones too: ids are never reused
+        self._check_forbidden(event["id"])
+        purged = self.purged.get(self._calendar_for(grant, params["calendarId"])["id"], set())
+        taken = event["id"] in purged and not self.behaviour.purged_ids_reusable
+        # Errors guide, 409 duplicate; cancelled ids too (google-api-python-client#846).
+        if event["id"] in events or taken:
             raise ApiError(409, "duplicate", "The requested identifier already exists.")
         event["sequence"] = 0
         return self._store_event(events, event, params["calendarId"])
@@ -629,8 +746,21 @@ class FakeGoogleCalendar:
     def _events_get(self, grant: Grant, params: dict[str, str], query: Any, body: Any) -> Reply:
         return _json(200, self._existing(grant, params)[1])
 
+    def _check_forbidden(self, event_id: str) -> None:
+        """A non-rate 403 for one event (errors guide, e.g. forbiddenForNonOrganizer)."""
+        reason = self.forbidden.get(event_id)
+        if reason:
+            raise ApiError(403, reason, "Forbidden")
+
+    def _revivable(self, old: dict[str, Any]) -> None:
+        # Observed: update of a deleted event is 403 forbidden (google-api-ruby-client#1811).
+        if old["status"] == "cancelled" and not self.behaviour.revive_deleted:
+            raise ApiError(403, "forbidden", "Forbidden")
+
     def _events_update(self, grant: Grant, params: dict[str, str], query: Any, body: Any) -> Reply:
         events, old = self._existing(grant, params)
+        self._check_forbidden(old["id"])
+        self._revivable(old)
         if body.get("id") not in (None, old["id"]):
             raise ApiError(400, "invalid", "The event id cannot change.")
         self._check_event(body)
@@ -641,12 +771,16 @@ class FakeGoogleCalendar:
 
     def _events_patch(self, grant: Grant, params: dict[str, str], query: Any, body: Any) -> Reply:
         events, old = self._existing(grant, params)
+        self._check_forbidden(old["id"])
+        self._revivable(old)
         merged = {**old, **body}
         self._check_event(merged)
         return self._store_event(events, merged, params["calendarId"])
 
     def _events_delete(self, grant: Grant, params: dict[str, str], query: Any, body: Any) -> Reply:
         _, event = self._existing(grant, params)
+        self._check_forbidden(event["id"])
+        # Observed: deleting a deleted event is 410 "Resource has been deleted" (#210).
         if event["status"] == "cancelled":
             raise ApiError(410, "deleted", "Resource has been deleted")
         event["status"] = "cancelled"
@@ -674,6 +808,13 @@ class FakeGoogleCalendar:
         if offset + size < len(items):
             page["nextPageToken"] = str(offset + size)
         return _json(200, page)
+
+
+def _drop_long_keys(event: dict[str, Any]) -> None:
+    """Extended properties guide, "Limits": keys over 44 characters are silently dropped."""
+    for scope in (event.get("extendedProperties") or {}).values():
+        for key in [k for k in (scope or {}) if len(k) > MAX_PROPERTY_KEY]:
+            del scope[key]
 
 
 def _instant(when: dict[str, str]) -> datetime:
