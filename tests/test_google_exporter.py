@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from backends.google import GoogleBackend, backend, make_task, many_tasks
 from followup_google import GoogleExporter
-from followup_google.auth import SCOPE_EVENTS, SCOPE_FULL, scopes_for
+from followup_google.auth import SCOPE_FULL, scopes_for
 from followup_google.events import event_body, event_id
 
 from followup.config import load_secret, store_secret
@@ -104,8 +104,9 @@ def test_the_scopes_serve_every_method_used_and_no_broader_one_is_asked(
     for method in METHODS_USED[calendar] + EVENT_METHODS:
         assert asked & scopes_of(method), f"{method} is not allowed by {sorted(asked)}"
     assert SCOPE_FULL not in asked
+    used = METHODS_USED[calendar] + EVENT_METHODS
     for scope in asked:  # each asked scope is needed: without it some method fails
-        assert any(not (asked - {scope}) & scopes_of(m) for m in METHODS_USED[calendar] + EVENT_METHODS)
+        assert any(not (asked - {scope}) & scopes_of(method) for method in used)
 
 
 # -- writes -------------------------------------------------------------------------
@@ -247,7 +248,8 @@ def test_an_edit_of_an_event_deleted_in_google_puts_it_back(
     task = make_task("acme", "thank-you")
     _export(google, store, [task])
     exporter = google.make_exporter()
-    exporter._api().events().delete(calendarId=exporter.target, eventId=event_id(task.key)).execute()
+    events = exporter._api().events()
+    events.delete(calendarId=exporter.target, eventId=event_id(task.key)).execute()
     if purge:
         google.fake.purge_cancelled()
     report = _export(google, store, [dataclasses.replace(task, title="Edited")])

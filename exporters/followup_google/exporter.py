@@ -10,6 +10,7 @@ already stand, by the task key kept in a private extended property.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -444,7 +445,7 @@ class GoogleExporter(Exporter):
                 return existing
             body = {"summary": self._calendar_name, "description": CALENDAR_MARK}
             try:
-                created = self._guarded(lambda: self._insert_calendar(body))
+                created = self._guarded(functools.partial(self._insert_calendar, body))
                 return str(created["id"])
             except _Transient as failure:
                 if attempt == MAX_ATTEMPTS:
