@@ -7,6 +7,7 @@ never leaves this module in printable form: messages name what to do, not what w
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shlex
@@ -202,6 +203,9 @@ def auth_command(
     flow = InstalledAppFlow.from_client_config(
         _client_config(client_secrets, token_uri()), scopes=scopes_for(calendar_id)
     )
+    # requests-oauthlib logs whole token answers at DEBUG: keep them out of any log.
+    for name in ("requests_oauthlib", "oauthlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         credentials = flow.run_local_server(
             host="localhost",

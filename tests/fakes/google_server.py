@@ -9,7 +9,9 @@ is not documented, the fake takes the stricter answer, switchable per test (`Beh
 
 from __future__ import annotations
 
+import base64
 import email.parser
+import hashlib
 import itertools
 import json
 import random
@@ -278,6 +280,8 @@ class FakeGoogleCalendar:
         self.lose_answer_of: Counter[str] = Counter()  # method name -> answers to drop
         self.forbidden: dict[str, str] = {}  # event id -> a non-rate 403 reason for writes
         self.behaviour = Behaviour()
+        self.codes: dict[str, dict[str, Any]] = {}  # authorization code -> what it grants
+        self.consented: set[tuple[str, str]] = set()  # (client id, account) that said yes
         self._clock = itertools.count(1)
         self._add_calendar(DEFAULT_ACCOUNT, app_created=False, summary=DEFAULT_ACCOUNT)
         self._server: ThreadingHTTPServer | None = None
@@ -346,6 +350,35 @@ class FakeGoogleCalendar:
             "calendar": calendar,
         }
 
+    def register_client(self, client_id: str, client_secret: str) -> None:
+        """A Desktop app OAuth client made in Google Cloud Console."""
+        with self.lock:
+            self.clients[client_id] = client_secret
+
+    def consent(self, authorization_url: str, account: str = DEFAULT_ACCOUNT) -> str:
+        """What Google's consent page does when the user allows access: a one-time code.
+
+        OAuth 2.0 for installed apps / web server apps: a refresh token comes with the first
+        consent of an account to a client (access_type=offline), and again only when the
+        app asks for consent anew (prompt=consent).
+        """
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorization_url).query))
+        client = query["client_id"]
+        with self.lock:
+            first = (client, account) not in self.consented
+            self.consented.add((client, account))
+            code = f"4/{secrets.token_urlsafe(16)}"
+            self.codes[code] = {
+                "client_id": client,
+                "scopes": frozenset(query["scope"].split()),
+                "account": account,
+                "refresh": query.get("access_type") == "offline"
+                and (first or query.get("prompt") == "consent"),
+                "redirect_uri": query["redirect_uri"],
+                "challenge": query.get("code_challenge"),
+            }
+        return code
+
     def revoke_all(self) -> None:
         with self.lock:
             for grant in self.grants.values():
@@ -407,7 +440,7 @@ class FakeGoogleCalendar:
         if path == TOKEN_PATH and method == "POST":
             with self.lock:
                 self.stats.token_requests += 1
-            return self._token(body)
+            return self._token(body, headers.get("Authorization") or "")
         with self.lock:
             self.stats.http_requests += 1
             if method != "GET":
@@ -502,8 +535,12 @@ class FakeGoogleCalendar:
 
     # -- token endpoint -----------------------------------------------------------
 
-    def _token(self, body: bytes) -> Reply:
+    def _token(self, body: bytes, authorization: str) -> Reply:
         form = dict(urllib.parse.parse_qsl(body.decode()))
+        if authorization.startswith("Basic "):  # RFC 6749 §2.3.1: client id/secret either way
+            client, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
+            form.setdefault("client_id", urllib.parse.unquote(client))
+            form.setdefault("client_secret", urllib.parse.unquote(secret))
         with self.lock:
             fault = self.token_faults.pop(0) if self.token_faults else None
         if fault == "500":  # google-auth retries 5xx itself, then RefreshError(retryable=True)
@@ -519,6 +556,8 @@ class FakeGoogleCalendar:
         with self.lock:
             if self.clients.get(form.get("client_id", "")) != form.get("client_secret"):
                 return _json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
+            if form.get("grant_type") == "authorization_code":
+                return self._exchange(form)
             grant = self.grants.get(form.get("refresh_token", ""))
             if form.get("grant_type") != "refresh_token" or grant is None or grant.revoked:
                 return _json(
@@ -539,6 +578,33 @@ class FakeGoogleCalendar:
                 "token_type": "Bearer",
             },
         )
+
+    def _exchange(self, form: dict[str, str]) -> Reply:
+        """The authorization-code grant: once per code, same redirect_uri, PKCE S256."""
+        grant = self.codes.pop(form.get("code", ""), None)
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+        if (
+            grant is None
+            or grant["client_id"] != form.get("client_id")
+            or grant["redirect_uri"] != form.get("redirect_uri")
+            or (grant["challenge"] and grant["challenge"] != challenge.decode().rstrip("="))
+        ):
+            return _json(400, {"error": "invalid_grant", "error_description": "Bad Request"})
+        token = f"ya29.{secrets.token_urlsafe(24)}"
+        stored = Grant(grant["scopes"], grant["account"])
+        self.access_tokens[token] = stored
+        answer = {
+            "access_token": token,
+            "expires_in": 3599,
+            "scope": " ".join(sorted(grant["scopes"])),
+            "token_type": "Bearer",
+        }
+        if grant["refresh"]:
+            refresh_token = f"1//{secrets.token_urlsafe(32)}"
+            self.grants[refresh_token] = stored
+            answer["refresh_token"] = refresh_token
+        return _json(200, answer)
 
     # -- batch --------------------------------------------------------------------
 
