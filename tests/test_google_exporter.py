@@ -19,7 +19,7 @@ from followup_google.auth import SCOPE_FULL, scopes_for
 from followup_google.events import event_body, event_id
 
 from followup.config import load_secret, store_secret
-from followup.errors import AuthError, ExportFailed, MissingExtra
+from followup.errors import AuthError, ExportFailed, MissingExtra, UserError
 from followup.exporter import Change, ExportContext
 from followup.state import StateStore
 from followup.sync import sync
@@ -380,3 +380,157 @@ def test_the_exporter_is_registered() -> None:
 
     (entry,) = entry_points(group="followup.exporters", name="google")
     assert entry.load() is GoogleExporter
+
+
+# -- settings (issue 11, point 1) ------------------------------------------------------
+
+
+def test_a_calendar_name_in_calendar_is_exit_2_naming_both_keys(google: GoogleBackend) -> None:
+    with pytest.raises(UserError) as caught:
+        google.make_exporter(calendar="Interview follow-ups")
+    message = str(caught.value)
+    assert caught.value.exit_code == 2
+    assert 'calendar_name = "Interview follow-ups"' in message and 'calendar = "primary"' in message
+
+
+def test_the_sample_settings_work_as_they_are(google: GoogleBackend, store: StateStore) -> None:
+    from followup.config import load_settings
+
+    settings = load_settings(Path(__file__).parent.parent / "samples" / "config.toml")
+    options = {**settings.exporters["google"], **google.options()}
+    report = _export(google, store, many_tasks(3), **options)
+    assert (report.created, report.failed) == (3, 0)
+    (calendar,) = google.fake.app_calendars()
+    assert calendar["summary"] == settings.exporters["google"]["calendar_name"]
+
+
+def test_advice_quotes_a_calendar_id_so_it_can_be_pasted(google: GoogleBackend) -> None:
+    exporter = google.make_exporter(calendar="team#1@group.calendar.google.com")
+    with pytest.raises(AuthError) as caught:
+        list(exporter.apply([Change("create", make_task("acme", "one"))]))
+    assert "`followup auth google --calendar 'team#1@group.calendar.google.com'`" in str(
+        caught.value
+    )
+
+
+# -- the dedicated calendar is made once (point 5) ---------------------------------------
+
+
+def test_a_lost_answer_to_calendars_insert_never_makes_two(
+    google: GoogleBackend, store: StateStore
+) -> None:
+    google.fake.lose_answer_of["calendars.insert"] = 1  # made, the answer lost on the way
+    report = _export(google, store, many_tasks(5))
+    assert (report.created, report.failed) == (5, 0)
+    assert len(google.fake.app_calendars()) == 1
+    assert google.fake.stats.calls["calendars.insert"] == 1
+
+
+def test_followups_calendar_is_found_again_when_this_computer_forgot_it(
+    google: GoogleBackend, store: StateStore, tmp_path: Path
+) -> None:
+    tasks = many_tasks(5)
+    _export(google, store, tasks)
+    (google.state_dir / "google-calendar.json").unlink()
+    fresh = StateStore(tmp_path / "other-computer.db")
+    report = _export(google, fresh, tasks)
+    fresh.close()
+    assert len(google.fake.app_calendars()) == 1 and google.live_count() == 5
+    assert report.failed == 0 and report.created == 0  # adopted through lookup
+
+
+def test_a_grant_that_cannot_list_calendars_is_asked_to_sign_in_again(
+    google: GoogleBackend,
+) -> None:
+    old = google.fake.grant(["https://www.googleapis.com/auth/calendar.app.created"])
+    store_secret("google", json.dumps(old))
+    with pytest.raises(AuthError, match="followup auth google"):
+        google.make_exporter().target  # noqa: B018
+
+
+# -- what Google refuses (point 4) -----------------------------------------------------
+
+
+def test_a_non_rate_403_fails_that_task_and_the_rest_land(
+    google: GoogleBackend, store: StateStore
+) -> None:
+    tasks = many_tasks(6)
+    google.fake.forbidden[event_id(tasks[2].key)] = "forbiddenForNonOrganizer"
+    report = _export(google, store, tasks)
+    assert (report.created, report.failed) == (5, 1)
+    assert "forbiddenForNonOrganizer" in (report.failures[0].error or "")
+    exporter = google.make_exporter()
+    recorded = {row.key for row in store.rows(exporter.name, exporter.target)}
+    assert recorded == {t.key for t in tasks} - {tasks[2].key}
+
+
+def test_insufficient_permissions_is_a_sign_in_problem(google: GoogleBackend) -> None:
+    grant = google.fake.grant(["https://www.googleapis.com/auth/calendar.readonly"])
+    store_secret("google", json.dumps({**grant, "scopes": scopes_for("primary")}))
+    exporter = google.make_exporter(calendar="primary")  # the stored scopes claim too much
+    with pytest.raises(AuthError, match=r"insufficientPermissions.*followup auth google"):
+        list(exporter.apply([Change("create", make_task("acme", "one"))]))
+
+
+def test_token_endpoint_down_is_unreachable_not_revoked(
+    google: GoogleBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import google.auth._exponential_backoff as backoff
+
+    monkeypatch.setattr(backoff.time, "sleep", lambda seconds: None)  # google-auth's own retries
+    google.fake.token_faults = ["500"] * 6  # two refreshes of three tries each
+    outcome = next(google.make_exporter().apply([Change("create", make_task("acme", "one"))]))
+    assert outcome.ok and google.sleeps  # waited, then went on
+    google.fake.token_faults = ["500"] * 100
+    with pytest.raises(ExportFailed) as caught:
+        list(google.make_exporter().apply([Change("create", make_task("acme", "two"))]))
+    assert not isinstance(caught.value, AuthError)
+    assert "could not be reached" in str(caught.value) and "revoked" not in str(caught.value)
+
+
+def test_invalid_grant_says_revoked_or_expired_with_the_testing_hint(
+    google: GoogleBackend,
+) -> None:
+    google.fake.token_faults = ["invalid_grant"]
+    with pytest.raises(AuthError) as caught:
+        list(google.make_exporter().apply([Change("create", make_task("acme", "one"))]))
+    assert "revoked or has expired" in str(caught.value) and "7 days" in str(caught.value)
+
+
+# -- shaping options and limits (points 7 and 8) -------------------------------------------
+
+
+def test_changing_reminders_updates_every_event(google: GoogleBackend, store: StateStore) -> None:
+    tasks = [make_task("acme", f"r{i}", i, reminder_minutes=30) for i in range(4)]
+    _export(google, store, tasks)
+    report = _export(google, store, tasks, reminders="popup,email")
+    assert (report.updated, report.unchanged) == (4, 0)
+    for event in google.fake.live_events():
+        assert {r["method"] for r in event["reminders"]["overrides"]} == {"popup", "email"}
+    again = _export(google, store, tasks, reminders="popup,email")
+    assert again.unchanged == 4
+
+
+def test_a_long_draft_is_cut_to_googles_description_limit(google: GoogleBackend) -> None:
+    task = make_task("acme", "long", 0, body="word " * 5000)
+    outcome = next(google.make_exporter().apply([Change("create", task)]))
+    assert outcome.ok, outcome.error
+    (event,) = google.fake.live_events()
+    assert len(event["description"]) <= 8192
+    assert event["description"].endswith(f"(followup: {task.key})")
+
+
+# -- lookup -----------------------------------------------------------------------------
+
+
+def test_lookup_finds_live_events_by_key_with_their_hash(
+    google: GoogleBackend, store: StateStore
+) -> None:
+    tasks = many_tasks(8, records=2)
+    _export(google, store, tasks)
+    exporter = google.make_exporter()
+    list(exporter.apply([Change("cancel", tasks[0].cancelled())]))
+    found = google.make_exporter().lookup([*tasks, make_task("rec-0", "never-written")])
+    assert found is not None and set(found) == {t.key for t in tasks[1:]}
+    assert found[tasks[1].key].content_hash == exporter.content_hash(tasks[1])
+    assert found[tasks[1].key].remote_id == event_id(tasks[1].key)

@@ -176,8 +176,9 @@ def test_a_token_without_a_calendar_scope_is_refused(google: GoogleBackend) -> N
     service = exporter._api()
     with pytest.raises(HttpError) as caught:
         service.events().insert(calendarId="primary", body=_valid_body()).execute()
-    assert _status(caught.value)[0] == 403
-    assert SCOPE_APP_CREATED not in grant["scopes"]
+    assert _status(caught.value) == (403, "insufficientPermissions: Insufficient Permission")
+    listed = service.events().list(calendarId="primary").execute()  # readonly may read
+    assert listed["items"] == []
 
 
 def test_refresh_with_a_revoked_grant_is_invalid_grant(google: GoogleBackend) -> None:
@@ -187,3 +188,149 @@ def test_refresh_with_a_revoked_grant_is_invalid_grant(google: GoogleBackend) ->
     service = _service(google)
     with pytest.raises(RefreshError, match="invalid_grant"):
         _calendar(service)
+
+
+# -- behaviours each switchable (issue 11, point 9) -------------------------------------
+
+
+def _event(service: Any, calendar: str, **changes: Any) -> dict[str, Any]:
+    body = {**_valid_body(), **changes}
+    return dict(service.events().insert(calendarId=calendar, body=body).execute())
+
+
+@pytest.mark.parametrize("method", ["update", "patch"])
+def test_a_deleted_event_cannot_be_written_unless_revived(
+    google: GoogleBackend, method: str
+) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    event = _event(service, calendar)
+    service.events().delete(calendarId=calendar, eventId=event["id"]).execute()
+    write = getattr(service.events(), method)
+    with pytest.raises(HttpError) as caught:
+        write(calendarId=calendar, eventId=event["id"], body=_valid_body()).execute()
+    assert _status(caught.value) == (403, "forbidden: Forbidden")
+    google.fake.behaviour.revive_deleted = True
+    revived = write(calendarId=calendar, eventId=event["id"], body=_valid_body()).execute()
+    assert revived["status"] == "confirmed"
+
+
+def test_purged_events_are_404_and_their_ids_stay_taken(google: GoogleBackend) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    event = _event(service, calendar)
+    service.events().delete(calendarId=calendar, eventId=event["id"]).execute()
+    google.fake.purge_cancelled()
+    for call in (
+        service.events().get(calendarId=calendar, eventId=event["id"]),
+        service.events().update(calendarId=calendar, eventId=event["id"], body=_valid_body()),
+    ):
+        with pytest.raises(HttpError) as caught:
+            call.execute()
+        assert _status(caught.value)[0] == 404
+    with pytest.raises(HttpError) as taken:
+        _event(service, calendar)
+    assert _status(taken.value)[0] == 409
+    google.fake.behaviour.purged_ids_reusable = True
+    assert _event(service, calendar)["status"] == "confirmed"
+
+
+def test_a_non_rate_403_is_answered_for_one_event(google: GoogleBackend) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    google.fake.forbidden[_valid_body()["id"]] = "forbiddenForNonOrganizer"
+    with pytest.raises(HttpError) as caught:
+        _event(service, calendar)
+    assert _status(caught.value) == (403, "forbiddenForNonOrganizer: Forbidden")
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"colorId": "12"}, "Invalid color id"),
+        ({"colorId": "0"}, "Invalid color id"),
+        ({"start": {"dateTime": "2026-11-20T09:00:00", "timeZone": "Mars/Olympus"}}, "time zone"),
+        ({"description": "x" * 8193}, "description is too long"),
+    ],
+    ids=["colour-12", "colour-0", "not-iana", "description"],
+)
+def test_values_google_refuses(google: GoogleBackend, changes: dict, expected: str) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    with pytest.raises(HttpError) as caught:
+        _event(service, calendar, **changes)
+    assert _status(caught.value)[0] == 400 and expected in _status(caught.value)[1]
+    for colour in ("1", "11"):
+        assert _event(service, calendar, colorId=colour, id=f"colour{colour}a")["colorId"]
+
+
+def test_long_property_keys_are_dropped(google: GoogleBackend) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    body = _valid_body()
+    body["extendedProperties"]["private"]["k" * 45] = "gone"
+    event = service.events().insert(calendarId=calendar, body=body).execute()
+    assert "k" * 45 not in event["extendedProperties"]["private"]
+    assert event["extendedProperties"]["private"]["followupKey"] == "acme/thank-you"
+
+
+def test_deleting_a_calendar_drops_its_events(google: GoogleBackend) -> None:
+    service = _service(google)
+    calendar = _calendar(service)
+    event = _event(service, calendar)
+    service.calendars().delete(calendarId=calendar).execute()
+    with pytest.raises(HttpError) as caught:
+        service.events().get(calendarId=calendar, eventId=event["id"]).execute()
+    assert _status(caught.value)[0] == 404
+    assert google.fake.live_events() == []
+
+
+def test_a_lost_answer_to_calendars_insert_still_made_the_calendar(google: GoogleBackend) -> None:
+    import requests
+
+    exporter = google.make_exporter()
+    exporter._api()
+    google.fake.lose_answer_of["calendars.insert"] = 1
+    with pytest.raises(requests.ConnectionError):
+        exporter._insert_calendar({"summary": "Lost"})
+    assert [c["summary"] for c in google.fake.app_calendars()] == ["Lost"]
+
+
+def test_httplib2_sends_a_post_again_when_its_answer_is_lost(google: GoogleBackend) -> None:
+    """Why calendars.insert does not go through the SDK's transport (see the exporter)."""
+    service = _service(google)
+    google.fake.lose_answer_of["calendars.insert"] = 1
+    service.calendars().insert(body={"summary": "Twice"}).execute(num_retries=0)
+    assert [c["summary"] for c in google.fake.app_calendars()] == ["Twice", "Twice"]
+
+
+def test_the_calendar_list_needs_a_list_scope_and_shows_own_calendars(
+    google: GoogleBackend,
+) -> None:
+    from followup.config import store_secret
+
+    service = _service(google)
+    calendar = _calendar(service)
+    ids = [e["id"] for e in service.calendarList().list().execute()["items"]]
+    assert calendar in ids and "me@example.com" in ids
+    assert service.calendarList().get(calendarId="primary").execute()["id"] == "me@example.com"
+    store_secret("google", json.dumps(google.fake.grant([SCOPE_APP_CREATED])))
+    narrow = google.make_exporter()._api()
+    with pytest.raises(HttpError) as caught:
+        narrow.calendarList().list().execute()
+    assert _status(caught.value)[0] == 403
+
+
+def test_token_endpoint_faults(google: GoogleBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    import google.auth._exponential_backoff as backoff
+    from google.auth.exceptions import RefreshError
+
+    monkeypatch.setattr(backoff.time, "sleep", lambda seconds: None)
+    google.fake.token_faults = ["500"] * 3
+    with pytest.raises(RefreshError) as down:
+        _calendar(_service(google))
+    assert down.value.retryable
+    google.fake.token_faults = ["invalid_grant"]
+    with pytest.raises(RefreshError, match="invalid_grant") as refused:
+        _calendar(_service(google))
+    assert not refused.value.retryable

@@ -51,6 +51,12 @@ MAX_DESCRIPTION = 8192
 # Extended properties guide, "Limits": keys over 44 characters are silently dropped.
 MAX_PROPERTY_KEY = 44
 SCOPE_APP_CREATED = "https://www.googleapis.com/auth/calendar.app.created"
+LIST_SCOPES = frozenset(
+    {
+        "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+        "https://www.googleapis.com/auth/calendar.calendarlist",
+    }
+)
 DEFAULT_ACCOUNT = "me@example.com"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
@@ -662,15 +668,18 @@ class FakeGoogleCalendar:
     def _public(self, resource: dict[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in resource.items() if not key.startswith("_")}
 
-    def _calendar_for(self, grant: Grant, calendar_id: str) -> dict[str, Any]:
+    def _calendar_for(
+        self, grant: Grant, calendar_id: str, *, listing: bool = False
+    ) -> dict[str, Any]:
         # "primary" is the signed-in user's primary calendar (calendarId, reference).
         calendar = self.calendars.get(grant.account if calendar_id == "primary" else calendar_id)
         # Another account's calendar is not there for this one (stricter than 403).
         if calendar is None or calendar["_owner"] != grant.account:
             raise ApiError(404, "notFound", "Not Found")
         # Scope text: calendar.app.created reaches only "secondary calendars" it made.
-        writable = grant.scopes - {"https://www.googleapis.com/auth/calendar.calendarlist.readonly"}
-        if not calendar["_app_created"] and writable <= {SCOPE_APP_CREATED}:
+        # A list scope (calendarList.*) sees every calendar in the user's list.
+        scopes = grant.scopes if listing else grant.scopes - LIST_SCOPES
+        if not calendar["_app_created"] and scopes <= {SCOPE_APP_CREATED}:
             raise ApiError(404, "notFound", "Not Found")
         return calendar
 
@@ -700,7 +709,8 @@ class FakeGoogleCalendar:
     def _calendarList_get(
         self, grant: Grant, params: dict[str, str], query: Any, body: Any
     ) -> Reply:
-        return _json(200, self._entry(self._calendar_for(grant, params["calendarId"])))
+        calendar = self._calendar_for(grant, params["calendarId"], listing=True)
+        return _json(200, self._entry(calendar))
 
     def _calendars_insert(
         self, grant: Grant, params: dict[str, str], query: Any, body: Any
