@@ -66,3 +66,24 @@ def test_an_existing_calendar_by_option(google: GoogleBackend) -> None:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert google.fake.live_events("primary") and not google.fake.app_calendars()
+
+
+def test_the_settings_init_writes_work_as_they_are(google: GoogleBackend, folder: Path) -> None:
+    runner = CliRunner()
+    init = [*NOW, "init", "--name", "Alex Morgan", "--timezone", "America/New_York"]
+    init += ["--country", "US", "--folder", str(folder), "--destination", "google"]
+    made = runner.invoke(cli, init)
+    assert made.exit_code == 0, made.output
+    synced = runner.invoke(cli, [*NOW, "sync"])
+    assert synced.exit_code == 0, synced.output
+    (calendar,) = google.fake.app_calendars()
+    assert calendar["summary"] == "Interview follow-ups"
+    assert len(google.remote_items()) > 20
+
+
+def test_a_name_in_calendar_is_exit_2_naming_both_keys(google: GoogleBackend) -> None:
+    args = [*NOW, "export", SAMPLE, "--to", "google", "--set", "calendar=Interview follow-ups"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "calendar_name" in result.output and 'calendar = "primary"' in result.output
+    assert google.fake.stats.http_requests == 0

@@ -534,3 +534,17 @@ def test_lookup_finds_live_events_by_key_with_their_hash(
     assert found is not None and set(found) == {t.key for t in tasks[1:]}
     assert found[tasks[1].key].content_hash == exporter.content_hash(tasks[1])
     assert found[tasks[1].key].remote_id == event_id(tasks[1].key)
+
+
+def test_lookup_in_a_users_calendar_finds_only_followups_events(
+    google: GoogleBackend, store: StateStore
+) -> None:
+    store_secret("google", json.dumps(google.fake.grant(scopes_for("primary"))))
+    tasks = many_tasks(5, records=2)
+    _export(google, store, tasks, calendar="primary")
+    exporter = google.make_exporter(calendar="primary")
+    own = {"summary": "Dentist", "start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"}}
+    exporter._api().events().insert(calendarId="primary", body=own).execute()
+    found = exporter.lookup(tasks)
+    assert found is not None and set(found) == {t.key for t in tasks}
+    assert google.fake.stats.calls["events.list"] == 2  # one per record

@@ -219,15 +219,20 @@ class GoogleExporter(Exporter):
         calendar_id = self.target
         wanted = {task.key for task in tasks}
         found: dict[str, Found] = {}
-        for record in sorted({task.record for task in tasks}):
+        # followup's own calendar holds only its events: one listing. In a calendar of the
+        # user's, only ours, by record (one constraint a request: the guide ORs repeated
+        # ones, the reference ANDs them).
+        filters: list[str | None] = [None]
+        if self.chosen_calendar:
+            filters = [f"{RECORD_PROPERTY}={r}" for r in sorted({t.record for t in tasks})]
+        for constraint in filters:
             token: str | None = None
             while True:
-                # One constraint per request: the guide ORs repeated ones, the reference ANDs.
                 page = self._with_retries(
                     service.events()
                     .list(
                         calendarId=calendar_id,
-                        privateExtendedProperty=f"{RECORD_PROPERTY}={record}",
+                        privateExtendedProperty=constraint,
                         maxResults=LIST_PAGE,
                         pageToken=token,
                     )
