@@ -141,22 +141,30 @@ def test_events_list_pages_and_hides_cancelled(google: GoogleBackend) -> None:
     assert len(deleted["items"]) == 7
 
 
-def test_batches_hold_at_most_1000_calls(
-    google: GoogleBackend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import googleapiclient.http
+def test_batches_hold_at_most_1000_calls(google: GoogleBackend) -> None:
+    import urllib.error
+    import urllib.request
 
     service = _service(google)
     calendar = _calendar(service)
-    batch = BatchHttpRequest(batch_uri=google.fake.url + "batch/calendar/v3")
-    monkeypatch.setattr(googleapiclient.http, "MAX_BATCH_LIMIT", 2000)  # the SDK stops at 1000
-    for index in range(1001):
+    part = (
+        "--b\r\nContent-Type: application/http\r\n\r\n"
+        f"GET /calendar/v3/calendars/{calendar}/events HTTP/1.1\r\n\r\n"
+    )
+    request = urllib.request.Request(
+        google.fake.url + "batch/calendar/v3",
+        data=(part * 1001 + "--b--\r\n").encode(),
+        headers={"Content-Type": "multipart/mixed; boundary=b"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 400
+    more_than_fifty = BatchHttpRequest(batch_uri=google.fake.url + "batch/calendar/v3")
+    for index in range(60):
         body = event_body(make_task("acme", f"rule-{index}", index))
-        batch.add(service.events().insert(calendarId=calendar, body=body))
-    with pytest.raises(HttpError) as caught:
-        batch.execute()
-    assert caught.value.resp.status == 400
-    assert google.fake.live_events() == []
+        more_than_fifty.add(service.events().insert(calendarId=calendar, body=body))
+    more_than_fifty.execute()
+    assert len(google.fake.live_events()) == 60
 
 
 def test_app_created_scope_cannot_reach_other_calendars(google: GoogleBackend) -> None:
