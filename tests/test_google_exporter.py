@@ -549,3 +549,14 @@ def test_lookup_in_a_users_calendar_finds_only_followups_events(
     found = exporter.lookup(tasks)
     assert found is not None and set(found) == {t.key for t in tasks}
     assert google.fake.stats.calls["events.list"] - listings == 2  # one per record
+
+
+def test_a_done_task_stays_marked_done_without_a_reminder() -> None:
+    task = dataclasses.replace(
+        make_task("acme", "thank-you", 1, reminder_minutes=30),
+        status="done",
+        done_on=date(2026, 11, 21),
+    )
+    body = event_body(task)
+    assert body["summary"] == f"Done: {task.title}"
+    assert body["reminders"] == {"useDefault": False, "overrides": []}

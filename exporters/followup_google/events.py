@@ -74,7 +74,10 @@ def event_body(
         "start": _when(task.start, task.timezone),
         "end": _when(task.end, task.timezone),
         "colorId": KIND_COLOURS.get(task.kind, "1"),
-        "reminders": _reminders(task.reminder_minutes, reminder_methods),
+        # Done: kept on the calendar, marked in its title, with nothing left to remind of.
+        "reminders": _reminders(
+            None if task.status == "done" else task.reminder_minutes, reminder_methods
+        ),
         "extendedProperties": {"private": private},
     }
     if task.all_day:
@@ -87,7 +90,7 @@ def _clean(text: str) -> str:
 
 
 def _summary(task: Task) -> str:
-    summary = _clean(task.title).replace("\n", " ").strip() or task.rule
+    summary = _clean(task.display_title).replace("\n", " ").strip() or task.rule
     if len(summary) > MAX_SUMMARY:
         summary = summary[: MAX_SUMMARY - 1] + "…"
     return summary

@@ -32,7 +32,8 @@ def diff(
     """The writes that bring a destination from `rows` to `tasks`, for `records` only.
 
     `content_hash` is the exporter's (`Exporter.content_hash`): it also covers the options
-    that shape items there, so changing one updates what already stands."""
+    that shape items there, so changing one updates what already stands.
+    """
     known = {row.key: row for row in rows if row.record in records}
     changes: list[Change] = []
     unchanged = 0
