@@ -259,8 +259,9 @@ def test_a_non_rate_403_is_answered_for_one_event(google: GoogleBackend) -> None
         ({"colorId": "0"}, "Invalid color id"),
         ({"start": {"dateTime": "2026-11-20T09:00:00", "timeZone": "Mars/Olympus"}}, "time zone"),
         ({"description": "x" * 8193}, "description is too long"),
+        ({"start": {"dateTime": "2026-11-20T09:00:00"}}, "a time zone is required"),
     ],
-    ids=["colour-12", "colour-0", "not-iana", "description"],
+    ids=["colour-12", "colour-0", "not-iana", "description", "no-zone"],
 )
 def test_values_google_refuses(google: GoogleBackend, changes: dict, expected: str) -> None:
     service = _service(google)

@@ -502,13 +502,13 @@ class FakeGoogleCalendar:
         with self.lock:
             self.stats.calls[spec.name] += 1
             grant = self.access_tokens.get((authorization or "").removeprefix("Bearer "))
-        if grant is None or grant.revoked:
+        if grant is None or grant.revoked:  # errors guide: 401 authError, Invalid Credentials
             return _error(
                 401,
                 "authError",
                 "Request had invalid authentication credentials.",
             )
-        if not grant.scopes & spec.scopes:
+        if not grant.scopes & spec.scopes:  # discovery: each method's "scopes"
             return _error(403, "insufficientPermissions", "Insufficient Permission")
         payload: Any = None
         if spec.request_schema:
@@ -561,6 +561,7 @@ class FakeGoogleCalendar:
             )
         with self.lock:
             if self.clients.get(form.get("client_id", "")) != form.get("client_secret"):
+                # RFC 6749 §5.2: an unknown client or wrong secret is invalid_client.
                 return _json(401, {"error": "invalid_client", "error_description": "Unauthorized"})
             if form.get("grant_type") == "authorization_code":
                 return self._exchange(form)
@@ -748,13 +749,16 @@ class FakeGoogleCalendar:
             # EventDateTime.timeZone: "Formatted as an IANA Time Zone Database name".
             if when.get("timeZone") and when["timeZone"] not in IANA_ZONES:
                 raise ApiError(400, "timeZone", f"Invalid time zone definition for {name} time.")
+            # EventDateTime.dateTime: "A time zone offset is required unless a time zone is
+            # explicitly specified in timeZone."
+            moment = when.get("dateTime")
+            if moment and _parse_instant(moment).tzinfo is None and not when.get("timeZone"):
+                raise ApiError(400, "timeZone", f"{name}: a time zone is required")
         if event.get("colorId") is not None and event["colorId"] not in EVENT_COLOURS:
             raise ApiError(400, "invalid", "Invalid color id value.")
         if len(event.get("description") or "") > MAX_DESCRIPTION:
             raise ApiError(400, "invalid", "The description is too long.")
-            moment = when.get("dateTime")
-            if moment and _parse_instant(moment).tzinfo is None and not when.get("timeZone"):
-                raise ApiError(400, "timeZone", f"{name}: a time zone is required")
+        # Errors guide, 400 example: end before start is timeRangeEmpty.
         if ("date" in start) != ("date" in end):
             raise ApiError(400, "invalid", "start and end must both be dates or date-times")
         if "date" in start:
@@ -764,13 +768,13 @@ class FakeGoogleCalendar:
         if empty:
             raise ApiError(400, "timeRangeEmpty", "The specified time range is empty.")
         overrides = (event.get("reminders") or {}).get("overrides") or []
-        if len(overrides) > MAX_REMINDERS:
+        if len(overrides) > MAX_REMINDERS:  # reason as Google names it (public reports)
             raise ApiError(
                 400,
                 "cannotUseMoreThanFiveReminders",
                 "Cannot specify more than 5 override reminders.",
             )
-        for reminder in overrides:
+        for reminder in overrides:  # minutes: "Valid values are between 0 and 40320"
             if "method" not in reminder or not 0 <= reminder.get("minutes", -1) <= 40320:
                 raise ApiError(400, "invalid", "Invalid reminder")
         if event.get("id") is not None and not EVENT_ID.match(event["id"]):
@@ -878,7 +882,7 @@ class FakeGoogleCalendar:
                 for e in items
                 if e.get("extendedProperties", {}).get("private", {}).get(name) == value
             ]
-        size = min(int(query.get("maxResults", 250)), 2500)
+        size = min(int(query.get("maxResults", 250)), 2500)  # "cannot be greater than 2500"
         offset = int(query.get("pageToken", 0))
         page: dict[str, Any] = {"kind": "calendar#events", "items": items[offset : offset + size]}
         if offset + size < len(items):
