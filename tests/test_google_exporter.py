@@ -560,3 +560,11 @@ def test_a_done_task_stays_marked_done_without_a_reminder() -> None:
     body = event_body(task)
     assert body["summary"] == f"Done: {task.title}"
     assert body["reminders"] == {"useDefault": False, "overrides": []}
+
+
+def test_a_dry_run_names_a_chosen_calendar_before_any_run(google: GoogleBackend) -> None:
+    context = ExportContext(state_dir=google.state_dir, dry_run=True)
+    exporter = GoogleExporter(google.options(calendar="primary"), context)
+    line = exporter.describe(Change("create", make_task("acme", "one")))
+    assert line.startswith("POST calendars/primary/events id=")
+    assert google.fake.stats.http_requests == 0

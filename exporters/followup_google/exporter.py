@@ -193,11 +193,10 @@ class GoogleExporter(Exporter):
 
     def describe(self, change: Change) -> str:
         target = self.target
-        where = (
-            f"calendars/{target}"
-            if not target.startswith("new:")
-            else (f'<new calendar "{self._calendar_name}">')
-        )
+        where = f"calendars/{target}"
+        if target.startswith("new:"):  # a dry run before the first real one
+            chosen = self.chosen_calendar
+            where = f"calendars/{chosen}" if chosen else f'<new calendar "{self._calendar_name}">'
         task = change.task
         call = _Call(change, *_first_operation(change))
         what = f"{task.title!r} {task.start.isoformat()}"
