@@ -188,3 +188,42 @@ def test_a_database_with_damaged_pages_is_named_and_kept(
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert str(database) in result.stderr and "damaged" in result.stderr
     assert database.read_bytes() == bytes(damaged)
+
+
+def test_sync_takes_the_lock_before_the_destination_is_resolved(
+    followup_home: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from followup.cli import cli
+
+    CliRunner().invoke(
+        cli,
+        [
+            "init",
+            "--name",
+            "A",
+            "--timezone",
+            "UTC",
+            "--folder",
+            str(folder),
+            "--destination",
+            "ics",
+        ],
+    )
+    store = StateStore(state_db(followup_home))
+    resolved: list[str] = []
+    import followup_ics
+
+    monkeypatch.setattr(
+        followup_ics.IcsExporter,
+        "target",
+        property(lambda self: resolved.append("target") or "calendar"),
+    )
+    monkeypatch.setenv("FOLLOWUP_LOCK_TIMEOUT", "0.5")
+    with store.writer("ics"):
+        result = CliRunner().invoke(cli, ["--now", "2026-11-20T19:00:00-05:00", "sync"])
+    store.close()
+    assert result.exit_code == 1
+    assert "another followup run is writing there; waiting" in result.output
+    assert resolved == [], "the target was resolved without the lock"

@@ -10,6 +10,7 @@ Exporters are reached only through `followup.export.build_exporter`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -115,10 +116,11 @@ def sync_folder(
     """
     results: list[DestinationResult] = []
     prepared: list[_Prepared] = []
+    locks = ExitStack()  # each destination's writer lock, from before its target is resolved
     try:
         for name in destinations:
             try:
-                prepared.append(_prepare(name, settings, folder, dry_run=dry_run))
+                prepared.append(_prepare(name, settings, folder, locks, dry_run=dry_run, echo=echo))
             except FollowupError as error:
                 results.append(DestinationResult(name, error=str(error)))
         for destination in prepared:
@@ -138,6 +140,7 @@ def sync_folder(
             pruned = sorted(destination.gone) if agreed else []
             results.append(_sync_one(destination, plans, pruned, dry_run=dry_run, echo=echo))
     finally:
+        locks.close()
         for destination in prepared:
             destination.store.close()
             destination.exporter.close()
@@ -192,7 +195,9 @@ def take_in_completions(
                 )
 
 
-def _prepare(name: str, settings: Settings, folder: Folder, *, dry_run: bool) -> _Prepared:
+def _prepare(
+    name: str, settings: Settings, folder: Folder, locks: ExitStack, *, dry_run: bool, echo: Echo
+) -> _Prepared:
     from followup.export import build_exporter, open_state
 
     exporter = build_exporter(name, settings.exporters.get(name, {}), dry_run=dry_run)
@@ -201,6 +206,13 @@ def _prepare(name: str, settings: Settings, folder: Folder, *, dry_run: bool) ->
         exporter.close()
         raise UserError(why)
     store = open_state(read_only=dry_run)
+    if not dry_run:
+        try:
+            locks.enter_context(store.writer(exporter.name, echo))
+        except FollowupError:
+            store.close()
+            exporter.close()
+            raise
     gone: set[str] = set()
     if not folder.errors:  # a file that failed to load may be the record that looks deleted
         live = {

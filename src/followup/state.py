@@ -104,6 +104,7 @@ class StateStore:
         """`read_only` works on an in-memory copy: a dry run leaves no trace on disk."""
         self.path = path
         self.notices: list[str] = []
+        self._writing: set[str] = set()  # destinations whose lock this store already holds
         if path.exists() and path.stat().st_size == 0:
             # Never silently "fresh": every remote id it held is gone, so say so.
             self.notices.append(
@@ -290,7 +291,11 @@ class StateStore:
 
     @contextmanager
     def writer(self, exporter: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        """One writer per destination: a second run waits (saying so), then gives up."""
+        """One writer per destination: a second run waits (saying so), then gives up.
+        Re-entrant, so a command may hold it from before the exporter resolves its target."""
+        if exporter in self._writing:
+            yield
+            return
         lock_path = private_dir(self.path.parent / "locks") / f"{exporter}.lock"
         timeout = float(os.environ.get("FOLLOWUP_LOCK_TIMEOUT", LOCK_TIMEOUT_SECONDS))
         with open(lock_path, "a+b") as handle:
@@ -305,9 +310,11 @@ class StateStore:
                             f" {timeout:.0f} s; run again when it has finished"
                         )
                     time.sleep(0.2)
+            self._writing.add(exporter)
             try:
                 yield
             finally:
+                self._writing.discard(exporter)
                 _unlock(handle)
 
 
