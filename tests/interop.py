@@ -119,9 +119,10 @@ def sample_tasks() -> list[Task]:
 
 
 def clean(text: str) -> str:
-    """What a calendar can keep of `text`: line breaks as LF, other control characters gone."""
+    """What a calendar can keep of `text`: line breaks as LF, tabs (RFC 5545 §3.3.11 TEXT
+    allows WSP), other control characters gone."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(c for c in text if c == "\n" or not (ord(c) < 32 or 127 <= ord(c) <= 159))
+    return "".join(c for c in text if c in "\n\t" or not (ord(c) < 32 or 127 <= ord(c) <= 159))
 
 
 def intended_start(task: Task) -> datetime | date:
@@ -157,7 +158,7 @@ def strict_problems(data: bytes) -> list[str]:
         except UnicodeDecodeError:
             problems.append(f"line {number}: not UTF-8 on its own (a character was split)")
             continue
-        if re.search("[\x00-\x1f\x7f-\x9f]", text):
+        if re.search("[\x00-\x08\x0a-\x1f\x7f-\x9f]", text):  # RFC 5545 §3.1: CONTROL
             problems.append(f"line {number}: control character")
         if number > 1 and text[:1] not in (" ",) and ":" not in text:
             problems.append(f"line {number}: neither a property nor a continuation")

@@ -89,7 +89,7 @@ def test_short_lines_are_not_folded() -> None:
 def test_text_escaping() -> None:
     assert escape_text("a,b;c\\d\ne\r\nf\rg") == "a\\,b\\;c\\\\d\\ne\\nf\\ng"
     assert escape_text("bell\x07 nul\x00 esc\x1b del\x7f nel\x85 tab\t") == (
-        "bell nul esc del nel tab"
+        "bell nul esc del nel tab\t"
     )
     assert escape_text("lone surrogate \ud800!") == "lone surrogate !"
     assert escape_text("emoji 😀 rtl \u200f кириллица") == "emoji 😀 rtl \u200f кириллица"

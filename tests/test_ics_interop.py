@@ -92,6 +92,24 @@ def test_todos_decode_as_meant(reader: str, tmp_path: Path) -> None:
     assert_decoded_as_meant(parsed, tasks, todo=True)
 
 
+@pytest.mark.parametrize("reader", READERS)
+def test_tabs_survive_every_reader_even_at_a_fold(reader: str, tmp_path: Path) -> None:
+    """TEXT allows a tab (RFC 5545 §3.3.11: WSP); only real control characters go. A tab
+    on either side of every fold point, and at the start and end of a value."""
+    tasks = [
+        make_task(
+            f"tabs/at-{column}",
+            date(2026, 12, 1),
+            title="x" * column + "\tafter a tab",
+            body=f"\tindented\n{'y' * column}\t\tcolumns\tend\t",
+        )
+        for column in range(60, 80)
+    ]
+    parsed = READERS[reader](write_calendar(tmp_path, tasks))
+    assert_decoded_as_meant(parsed, tasks)
+    assert all("\t" in item.summary for item in parsed)
+
+
 def dst_grid() -> list[Task]:
     """Every half hour from 3 h before to 3 h after each 2026 change, in zones of all kinds."""
     tasks = []

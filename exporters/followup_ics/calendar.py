@@ -28,8 +28,9 @@ LINE_OCTETS = 75  # RFC 5545 §3.1, not counting the CRLF
 # Todoist-style priority (1 = most urgent) to iCalendar PRIORITY (1 = highest, 9 = lowest).
 PRIORITIES = {1: 1, 2: 3, 3: 5, 4: 9}
 
-# Every control character but LF, plus lone surrogates (which cannot be UTF-8 encoded).
-_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Control characters but TAB (TEXT allows WSP, RFC 5545 §3.3.11) and LF (escaped as \n),
+# plus lone surrogates (which cannot be UTF-8 encoded).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _NEWLINES = re.compile("\r\n?")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\"<>\\^`{|}]+")
 _UTC_ZONES = {"UTC", "Etc/UTC", "Etc/Universal", "Etc/Zulu", "Universal", "Zulu"}
@@ -58,7 +59,8 @@ class CalendarItem:
 
 
 def clean_text(text: str) -> str:
-    """Text as a calendar keeps it: newlines normalised to LF, other control characters gone."""
+    """Text as a calendar keeps it: newlines normalised to LF, tabs kept, other control
+    characters gone."""
     return _UNSAFE.sub("", _NEWLINES.sub("\n", text))
 
 
