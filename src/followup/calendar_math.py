@@ -12,6 +12,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 HolidayProvider = Callable[[str, str | None, int], frozenset[date]]
+# A year either way, in each unit: planning stays in range, business-day loops stay short.
+OFFSET_LIMITS = {"d": 366, "bd": 262, "h": 366 * 24}
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,14 @@ class Offset:
 
     @classmethod
     def parse(cls, text: str) -> Offset:
-        match = re.fullmatch(r"(-?\d+)(bd|d|h)", text.strip())
+        match = re.fullmatch(r"(-?\d{1,12})(bd|d|h)", text.strip())
         if not match:
-            raise ValueError(f"not an offset like 3bd, 7d or 2h: {text!r}")
-        return cls(int(match.group(1)), match.group(2))
+            shown = text if len(text) <= 20 else text[:20] + "…"
+            raise ValueError(f"not an offset like 3bd, 7d or 2h: {shown!r}")
+        amount, unit = int(match.group(1)), match.group(2)
+        if abs(amount) > OFFSET_LIMITS[unit]:
+            raise ValueError(f"an offset moves at most {OFFSET_LIMITS[unit]}{unit} (a year)")
+        return cls(amount, unit)
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
@@ -150,6 +156,39 @@ def cached_holidays(country: str, subdivision: str | None, year: int) -> frozens
         stored[str(year)] = sorted(day.isoformat() for day in table if day.year == year)
         _write_cache(cache, stored)
     return frozenset(date.fromisoformat(text) for text in stored[str(year)])
+
+
+@functools.lru_cache(maxsize=64)
+def known_country(country: str) -> bool:
+    """Whether the `holidays` package knows `country` (answers cached on disk, like holidays)."""
+    from followup.config import cache_dir
+
+    if not re.fullmatch(r"[A-Z]{2,3}", country):  # ISO 3166 codes; nothing else reaches disk
+        return False
+    cache = cache_dir() / "holidays" / "countries.json"
+    stored: dict[str, list[str]] = {}
+    if cache.exists():
+        try:
+            stored = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            stored = {}
+    version = _holidays_version()
+    if stored.get("version") != [version]:
+        stored = {"version": [version], "known": [], "unknown": []}
+    for answer in ("known", "unknown"):
+        if country in stored.get(answer, []):
+            return answer == "known"
+    import holidays
+
+    try:
+        holidays.country_holidays(country)
+    except NotImplementedError:
+        answer = "unknown"
+    else:
+        answer = "known"
+    stored.setdefault(answer, []).append(country)
+    _write_cache(cache, stored)
+    return answer == "known"
 
 
 def _holidays_version() -> str:

@@ -71,6 +71,10 @@ def current_time(ctx: click.Context) -> datetime:
         raise UserError(f"--now: not an ISO 8601 date-time: {text!r}") from None
     if moment.tzinfo is None:
         raise UserError("--now: give the offset too, e.g. 2026-11-20T19:00:00-05:00")
+    from followup.record import EARLIEST_YEAR, LATEST_YEAR
+
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise UserError(f"--now: a year from {EARLIEST_YEAR} to {LATEST_YEAR}, like the records'")
     return moment
 
 

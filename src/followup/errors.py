@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class FollowupError(Exception):
     """Base: the message is for the user, complete, and safe to print."""
@@ -16,12 +18,27 @@ class UserError(FollowupError):
 
 
 class RecordError(UserError):
-    """A record file that cannot be used: `<file>: <field>: <problem>`."""
+    """A record file that cannot be used: `<file>: <field>: <problem>`, on one line."""
 
     def __init__(self, path: str, field: str | None, problem: str) -> None:
         self.path, self.field, self.problem = path, field, problem
-        where = f"{path}: {field}" if field else path
-        super().__init__(f"{where}: {problem}")
+        where = f"{printable(path)}: {printable(field, 80)}" if field else printable(path)
+        super().__init__(f"{where}: {printable(problem, 200)}")
+
+
+# Line breaks and other controls, and lone surrogates (they cannot even be printed).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """`text` safe to show in a one-line message: controls escaped, clipped to `limit`."""
+    shown = _UNPRINTABLE.sub(lambda found: _escape(found.group()), text)
+    return shown if limit is None or len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class ExportFailed(FollowupError):

@@ -71,16 +71,15 @@ def add_round(path: Path, interview: dict[str, Any]) -> InterviewRecord:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
+    from followup.record import read_record_text
+
+    return read_record_text(path)
 
 
 def _loaded(path: Path, text: str) -> InterviewRecord:
-    from followup.record import parse_text, record_from_data
+    from followup.record import record_from_text
 
-    return record_from_data(path, parse_text(path, text))
+    return record_from_text(path, text)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from followup.errors import UserError
-from followup.record import InterviewRecord, parse_text, record_from_data
+from followup.record import InterviewRecord, read_record_text, record_from_text
 
 OUTCOMES = ("heard-back", "offer", "rejected", "withdrawn")
 
@@ -40,11 +40,8 @@ def record_outcome(path: Path, change: OutcomeChange) -> InterviewRecord:
     """Write the outcome into the record file at `path`; returns the updated record."""
     if change.status not in OUTCOMES:
         raise UserError(f"status: expected one of {', '.join(OUTCOMES)}, not {change.status!r}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UserError(f"{path}: cannot read: {error.strerror or error}") from None
-    current = record_from_data(path, parse_text(path, text))
+    text = read_record_text(path)
+    current = record_from_text(path, text)
     return edit_record(path, text, _changed_fields(current, change)) or current
 
 
@@ -57,6 +54,7 @@ def edit_record(path: Path, text: str, fields: dict[str, Any]) -> InterviewRecor
     file is replaced. Returns the updated record, or None when there was nothing to do."""
     if not fields:
         return None
+    record_from_text(path, text)  # the bounded loader refuses aliases and depth before ruamel
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         updated = _edit_yaml(text, fields)
@@ -64,7 +62,7 @@ def edit_record(path: Path, text: str, fields: dict[str, Any]) -> InterviewRecor
         updated = _edit_toml(path, text, fields)
     else:
         updated = _edit_json(text, fields)
-    record = record_from_data(path, parse_text(path, updated))
+    record = record_from_text(path, updated)
     _replace(path, updated)
     return record
 
@@ -307,6 +305,7 @@ def _edit_json(text: str, fields: dict[str, Any]) -> str:
 
 def append_interview(path: Path, text: str, interview: dict[str, Any]) -> InterviewRecord:
     """Append `interview` to the record's `interviews`, keeping the rest of the file."""
+    record_from_text(path, text)  # the bounded loader refuses aliases and depth before ruamel
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         updated = _append_yaml(text, interview)
@@ -316,7 +315,7 @@ def append_interview(path: Path, text: str, interview: dict[str, Any]) -> Interv
         data = json.loads(text)
         data.setdefault("interviews", []).append(interview)
         updated = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    record = record_from_data(path, parse_text(path, updated))
+    record = record_from_text(path, updated)
     _replace(path, updated)
     return record
 

@@ -201,6 +201,22 @@ RULES: tuple[Rule, ...] = (
 )
 
 RULE_IDS = frozenset(rule.id for rule in RULES)
+# Rules counting from an interview's time; the others count from a day, so in days only.
+TIMED_RULE_IDS = frozenset(
+    rule.id for rule in RULES if rule.anchor in ("interview-start", "interview-end")
+)
+
+
+def offset_problem(rule_id: str, text: str) -> str | None:
+    """What is wrong with `text` as the offset of the rule `rule_id`, or None."""
+    try:
+        offset = Offset.parse(text)
+    except ValueError as error:
+        return str(error)
+    if offset.unit == "h" and rule_id not in TIMED_RULE_IDS:
+        return f"{rule_id} falls on a day: give days (d or bd), not hours"
+    return None
+
 
 # Profiles change the data above, nothing else. [001] argues for a brisker cadence in sales.
 PROFILES: Mapping[str, Mapping[str, Mapping[str, object]]] = {

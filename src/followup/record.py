@@ -2,15 +2,22 @@
 
 `load_record(path)` reads YAML, TOML or JSON and returns a validated `InterviewRecord`,
 or raises `RecordError` naming the file, the field path and the problem.
+
+A record file is untrusted: it is read only if it is a regular file of bounded size,
+parsed without YAML anchors, aliases or merge keys and to a bounded depth, and every
+text, number and date in it is bounded, so that what loads can be planned and written.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import tomllib
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,6 +30,9 @@ from followup.answers import EMAIL
 from followup.errors import RecordError
 
 MAX_TEXT = 2000  # longer than any honest title, topic or name; hostile 10 kB strings stop here
+MAX_FILE_BYTES = 256 * 1024  # an honest record is a few kB; bigger files are not read
+MAX_DEPTH = 16  # a record nests 5 levels deep; parsers recurse, so deeper stops at the door
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2100  # dates plus the longest offsets stay far from date.max
 RECORD_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
 Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
@@ -145,19 +155,85 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-def parse_text(path: Path, text: str) -> Any:
+def load_record(path: Path) -> InterviewRecord:
+    """Read and validate one record file."""
+    return record_from_text(path, read_record_text(path))
+
+
+def read_record_text(path: Path) -> str:
+    """The text of a record file: a regular file of at most MAX_FILE_BYTES of UTF-8.
+
+    FIFOs, devices and folders are refused before they are opened (reading a FIFO waits
+    forever, /dev/zero never ends); the open itself does not block, in case the file
+    was swapped for one in between. A UTF-8 byte order mark is dropped.
+    """
+    where = str(path)
+    try:
+        _refuse_special(where, os.stat(path).st_mode)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        with os.fdopen(os.open(path, flags), "rb") as file:
+            _refuse_special(where, os.fstat(file.fileno()).st_mode)
+            data = file.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise RecordError(where, None, "no such file") from None
+    except OSError as error:
+        raise RecordError(where, None, f"cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise RecordError(where, None, f"larger than {MAX_FILE_BYTES // 1024} kB: not a record")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RecordError(where, None, f"cannot read: {error}") from None
+
+
+def _refuse_special(where: str, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        kind = "a folder"
+    elif stat.S_ISFIFO(mode):
+        kind = "a FIFO"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    else:
+        kind = "a socket"
+    raise RecordError(where, None, f"not a regular file ({kind})")
+
+
+def record_from_text(path: Path, text: str) -> InterviewRecord:
+    """Parse and validate a record file's text; errors name the field and, in YAML, its line."""
+    parsed = parse_text(path, text)
+    return record_from_data(path, parsed.data, parsed.lines)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    data: Any
+    lines: dict[str, int]  # field path -> line, where the format tells (YAML)
+
+
+class _Refused(Exception):
+    """A YAML construct a record may not use: where, what, and on which line."""
+
+    def __init__(self, where: str | None, problem: str, line: int) -> None:
+        super().__init__(where, problem)
+        self.where, self.problem = where, f"{problem} (line {line})"
+
+
+def parse_text(path: Path, text: str) -> Parsed:
     """Parse a record file's text by its suffix; syntax errors name the file."""
     suffix = path.suffix.lower()
     try:
         if suffix in (".yaml", ".yml"):
-            import yaml
-
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            return yaml.load(text, Loader=loader)
+            return _parse_yaml(text)
         if suffix == ".toml":
-            return tomllib.loads(text)
+            return Parsed(tomllib.loads(text), {})
         if suffix == ".json":
-            return json.loads(text)
+            return Parsed(json.loads(text), {})
+    except _Refused as refused:
+        raise RecordError(str(path), refused.where, refused.problem) from None
+    except RecursionError:  # JSON and TOML parsers recurse; YAML is parsed iteratively
+        raise RecordError(str(path), None, f"nested deeper than {MAX_DEPTH} levels") from None
     except Exception as error:  # each parser has its own error type; all mean bad syntax
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) if mark else None
@@ -169,28 +245,185 @@ def parse_text(path: Path, text: str) -> Any:
     raise RecordError(str(path), None, "unknown format (use .yaml, .toml or .json)")
 
 
-def load_record(path: Path) -> InterviewRecord:
-    """Read and validate one record file."""
+@dataclass
+class _Open:
+    """A YAML mapping or sequence being built, and where it sits in the record."""
+
+    value: dict[Any, Any] | list[Any]
+    where: str
+    key: Any = None
+    has_key: bool = False
+
+    def child(self) -> str:
+        """The path of the value being read inside this collection."""
+        return _child(self.where, self.key if self.has_key else len(self.value))
+
+
+_MERGE, _STR = "tag:yaml.org,2002:merge", "tag:yaml.org,2002:str"
+_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_NO_ANCHORS = "anchors and aliases (& and *) are not allowed in a record"
+
+
+def _parse_yaml(text: str) -> Parsed:
+    """YAML to plain data from the parser's events, without recursion (libyaml's composer
+    recurses per level and overflows the C stack on deep nesting), refusing anchors,
+    aliases and merge keys (a few hundred bytes of them expand to gigabytes)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    scalar, mapping, sequence = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    lines: dict[str, int] = {}
+    stack: list[_Open] = []
+    root: Any = None
+    documents = 0
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecordError(str(path), None, "no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RecordError(str(path), None, f"cannot read: {error}") from None
-    return record_from_data(path, parse_text(path, text))
+        while (kind := type(event := loader.get_event())) is not yaml.StreamEndEvent:
+            line = event.start_mark.line + 1
+            if kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise _Refused(None, "a record is one YAML document (no second ---)", line)
+                continue
+            parent = stack[-1] if stack else None
+            if kind in ends:
+                value = stack.pop().value
+            elif kind is yaml.StreamStartEvent or kind is yaml.DocumentEndEvent:
+                continue
+            elif parent is not None and isinstance(parent.value, dict) and not parent.has_key:
+                parent.key = _yaml_key(loader, event, parent.where, line)
+                where = _child(parent.where, parent.key)
+                if parent.key in parent.value:
+                    raise _Refused(where, "given twice", line)
+                parent.has_key = True
+                lines[where] = line
+                continue
+            elif kind is yaml.AliasEvent or event.anchor is not None:
+                raise _Refused(parent.child() if parent else None, _NO_ANCHORS, line)
+            elif kind is scalar:
+                value = _yaml_scalar(loader, event, parent, line)
+            elif kind is mapping or kind is sequence:
+                where = parent.child() if parent else ""
+                if len(stack) >= MAX_DEPTH:
+                    raise _Refused(_top(where), f"nested deeper than {MAX_DEPTH} levels", line)
+                if event.tag not in _COLLECTION_TAGS:
+                    raise _Refused(where or None, f"tag {event.tag} is not allowed", line)
+                stack.append(_Open({} if kind is mapping else [], where))
+                continue
+            if not stack:
+                root = value
+            elif isinstance(stack[-1].value, dict):
+                stack[-1].value[stack[-1].key] = value
+                stack[-1].has_key = False
+            else:
+                stack[-1].value.append(value)
+    finally:
+        loader.dispose()
+    return Parsed(root, lines)
 
 
-def record_from_data(path: Path, data: Any) -> InterviewRecord:
+def _child(where: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else str(key)
+
+
+def _top(where: str) -> str | None:
+    """The top-level field of a path: `a` of `a[0][1].b`."""
+    return re.split(r"[.\[]", where, maxsplit=1)[0] or None
+
+
+def _yaml_key(loader: Any, event: Any, where: str, line: int) -> Any:
+    import yaml
+
+    if type(event) is not yaml.ScalarEvent:
+        raise _Refused(where or None, "a key must be a plain name", line)
+    if event.anchor is not None:
+        raise _Refused(where or None, _NO_ANCHORS, line)
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _MERGE:
+        raise _Refused(_child(where, "<<"), "merge keys are not allowed in a record", line)
+    return event.value if tag == _STR else _construct(loader, event, tag, where, line)
+
+
+def _yaml_scalar(loader: Any, event: Any, parent: _Open | None, line: int) -> Any:
+    """One scalar as the safe loader constructs it (text, int, date, bool...)."""
+    import yaml
+
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _STR:
+        return event.value
+    return _construct(loader, event, tag, parent.child() if parent else "", line)
+
+
+def _construct(loader: Any, event: Any, tag: str, where: str, line: int) -> Any:
+    import yaml
+
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as error:
+        raise _Refused(where or None, str(getattr(error, "problem", error)), line) from None
+    except ValueError as error:  # a date like 2026-13-45, or an integer of thousands of digits
+        if tag == "tag:yaml.org,2002:timestamp":
+            raise _Refused(where or None, f"not a valid date: {error}", line) from None
+        raise _Refused(where or None, "a number too large", line) from None
+
+
+def record_from_data(path: Path, data: Any, lines: dict[str, int] | None = None) -> InterviewRecord:
+    """Validate parsed data as a record; `lines` (field path -> line) locates problems."""
+
+    def refuse(where: str | None, problem: str) -> RecordError:
+        line = lines.get(where) if lines and where else None
+        return RecordError(str(path), where, f"{problem} (line {line})" if line else problem)
+
     if not isinstance(data, dict):
         raise RecordError(str(path), None, "expected a mapping of fields at the top level")
+    for where, problem in _unsafe_parts(data):
+        raise refuse(where, problem)
     try:
         record = msgspec.convert(data, InterviewRecord, strict=False, dec_hook=_decode_custom)
     except msgspec.ValidationError as error:
-        field, problem = _split_msgspec_error(str(error))
-        raise RecordError(str(path), field, problem) from None
-    for field, problem in _semantic_problems(record):
-        raise RecordError(str(path), field, problem)
+        raise refuse(*_split_msgspec_error(str(error))) from None
+    for where, problem in _semantic_problems(record):
+        raise refuse(where, problem)
     return record
+
+
+_UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unsafe_parts(data: dict[Any, Any]) -> Iterator[tuple[str | None, str]]:
+    """Nesting deeper than MAX_DEPTH, and text no file or service can hold: NUL characters
+    and lone surrogates (JSON escapes like \\ud800), in values and keys alike."""
+    pending: list[tuple[Any, str, int]] = [(data, "", 1)]
+    while pending:
+        value, where, depth = pending.pop()
+        if isinstance(value, str):
+            found = _UNSAFE_TEXT.search(value)
+            if found:
+                yield where or None, _unsafe_problem(found.group())
+            continue
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                yield _top(where), f"nested deeper than {MAX_DEPTH} levels"
+                continue
+            items = list(value.items() if isinstance(value, dict) else enumerate(value))
+            for key, item in reversed(items):  # popped in the file's order
+                child = _child(where, key)
+                if isinstance(key, str) and (found := _UNSAFE_TEXT.search(key)):
+                    yield child, _unsafe_problem(found.group())
+                pending.append((item, child, depth + 1))
+
+
+def _unsafe_problem(character: str) -> str:
+    if character == "\x00":
+        return "contains a NUL character"
+    return f"contains a lone surrogate (U+{ord(character):04X}), which is not text"
 
 
 def _split_msgspec_error(message: str) -> tuple[str | None, str]:
@@ -262,10 +495,21 @@ FRIENDLIER = {
 
 def _semantic_problems(record: InterviewRecord) -> list[tuple[str, str]]:
     """What types cannot say: zones, order of dates, duplicates, the offsets' rule names."""
-    from followup.calendar_math import Offset
-    from followup.playbook import RULE_IDS
+    from followup.calendar_math import known_country
+    from followup.playbook import RULE_IDS, offset_problem
 
     problems = []
+    for where, moment in _dates(record):
+        if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            problems.append(
+                (where, f"year {moment.year} is out of range ({EARLIEST_YEAR} to {LATEST_YEAR})")
+            )
+    if problems:
+        return problems  # the checks below do date arithmetic
+    if record.country is not None and not known_country(record.country):
+        problems.append(
+            ("country", f"no public holidays known for {record.country!r} (a code like US or DE)")
+        )
     if not RECORD_ID.fullmatch(record.id):
         problems.append(("id", "use lowercase letters, digits and dashes (up to 80)"))
     try:
@@ -301,11 +545,8 @@ def _semantic_problems(record: InterviewRecord) -> list[tuple[str, str]]:
     for name, text in record.offsets.items():
         if name not in RULE_IDS:
             problems.append((f"offsets.{name}", f"no rule named {name!r}{_near(name, RULE_IDS)}"))
-            continue
-        try:
-            Offset.parse(text)
-        except ValueError as error:
-            problems.append((f"offsets.{name}", str(error)))
+        elif problem := offset_problem(name, text):
+            problems.append((f"offsets.{name}", problem))
     for task, day in record.done.items():
         if not TASK_REF.fullmatch(task) or task.split("/")[0] not in RULE_IDS:
             problems.append((f"done.{task}", "not a task of the plan, like thank-you/jane-doe"))
@@ -316,6 +557,19 @@ def _semantic_problems(record: InterviewRecord) -> list[tuple[str, str]]:
 
 def _not_email(text: str) -> str:
     return f"not an e-mail address like jane@acme.example: {text!r}"
+
+
+def _dates(record: InterviewRecord) -> Iterator[tuple[str, date]]:
+    for index, interview in enumerate(record.interviews):
+        yield f"interviews[{index}].at", interview.at
+    for where, value in (
+        ("recorded_at", record.recorded_at),
+        ("decision.expected_by", record.decision.expected_by),
+        ("status_since", record.status_since),
+        *((f"done.{task}", day) for task, day in record.done.items()),
+    ):
+        if value is not None:
+            yield where, value
 
 
 def slugify(text: str) -> str:
