@@ -44,6 +44,7 @@ REFUSED = {
     "merge-key-bomb.yaml": ("a0", "anchors and aliases"),
     "alias.yaml": ("company", "anchors and aliases"),
     "merge-key.yaml": ("contact.<<", "merge keys"),
+    "duplicate-key.yaml": ("company", "given twice (line 4)"),
     "nul-in-text.yaml": ("company", "NUL"),
     "nul-in-key.json": ("comp\\x00any", "NUL"),
     "lone-surrogate.json": ("interviews[0].interviewers[0].name", "lone surrogate"),
@@ -210,6 +211,14 @@ def test_records_at_the_bounds_plan_without_overflow(year: int, now_year: int) -
         record = record_from_data(Path("bounds.yaml"), data)
         now = datetime(now_year, 1 if now_year == 1970 else 12, 31 if now_year == 2100 else 1)
         assert plan_record(record, Settings(), now.replace(tzinfo=UTC))
+        beyond = {rule: f"{sign * (limits[unit] + 1)}{unit}" for rule in rules}
+        with pytest.raises(RecordError, match="an offset moves at most"):
+            record_from_data(Path("bounds.yaml"), {**data, "offsets": beyond})
+    past = ("1969-12-31 23:59" if year == 1970 else "2101-01-01 00:00", "interviews[0].at")
+    with pytest.raises(RecordError, match=rf"{re.escape(past[1])}: year \d+ is out of range"):
+        record_from_data(
+            Path("bounds.yaml"), {**data, "interviews": [{**data["interviews"][0], "at": past[0]}]}
+        )
 
 
 @pytest.mark.parametrize("now", ["0001-01-01T00:00:00+00:00", "9999-12-31T00:00:00+00:00"])
