@@ -59,6 +59,7 @@ REFUSED = {
     "invalid-date.yaml": ("decision.expected_by", "line 10"),
     "invalid-date-quoted.yaml": ("decision.expected_by", "line 10"),
     "invalid-datetime.yaml": ("interviews[0].at", "line 6"),
+    "invalid-date.toml": ("decision.expected_by", "line 13"),
     "unknown-country.yaml": ("country", "'XX'"),
     "huge-integer.yaml": ("role", "number"),
 }

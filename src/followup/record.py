@@ -241,8 +241,39 @@ def parse_text(path: Path, text: str) -> Parsed:
             problem = f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
         else:
             problem = " ".join(str(error).split())
-        raise RecordError(str(path), None, f"not valid {suffix[1:].upper()}: {problem}") from None
+        at_line = re.search(r"at line (\d+)", problem) if suffix == ".toml" else None
+        where = _toml_field(text, int(at_line[1])) if at_line else None
+        raise RecordError(str(path), where, f"not valid {suffix[1:].upper()}: {problem}") from None
     raise RecordError(str(path), None, "unknown format (use .yaml, .toml or .json)")
+
+
+_TOML_HEADER = re.compile(r"\s*(\[\[?)\s*([\w.-]+)\s*\]\]?\s*(#.*)?")
+_TOML_KEY = re.compile(r"\s*([\w.-]+)\s*=")
+
+
+def _toml_field(text: str, line: int) -> str | None:
+    """The field a TOML line sets, like `interviews[0].at` (tomllib reports lines only; a
+    date like 2026-02-30 is a syntax error in TOML)."""
+    lines = text.splitlines()
+    key = _TOML_KEY.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    if key is None:
+        return None
+    table = ""
+    counts: dict[str, int] = {}  # array-of-tables name -> index of its latest element
+    for content in lines[: line - 1]:
+        header = _TOML_HEADER.fullmatch(content)
+        if header is None:
+            continue
+        name = header[2]
+        if header[1] == "[[":
+            counts = {k: v for k, v in counts.items() if not k.startswith(name + ".")}
+            counts[name] = counts.get(name, -1) + 1
+        parts = name.split(".")
+        table = ".".join(
+            f"{part}[{counts[prefix]}]" if (prefix := ".".join(parts[: i + 1])) in counts else part
+            for i, part in enumerate(parts)
+        )
+    return f"{table}.{key[1]}" if table else key[1]
 
 
 @dataclass
