@@ -179,6 +179,16 @@ def test_a_fifo_given_as_file_is_refused_not_waited_on(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_fifo_given_as_an_invitation_is_refused_not_waited_on(tmp_path: Path) -> None:
+    path = tmp_path / "invite.ics"
+    os.mkfifo(path)
+    done = run_child("new", "--from", str(path), "-o", str(tmp_path / "new.yaml"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"followup: {path}: not a regular file (a FIFO)\n"
+    assert not (tmp_path / "new.yaml").exists()
+
+
+@pytest.mark.slow
 def test_a_device_given_as_file_is_refused_not_read(tmp_path: Path) -> None:
     path = tmp_path / "zero.yaml"
     path.symlink_to("/dev/zero")

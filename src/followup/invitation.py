@@ -23,6 +23,7 @@ VIDEO_LINK = re.compile(
     re.I,
 )
 PHONE = re.compile(r"(?:tel:)?\s*\+?[\d\s().\-/]{7,}(?:\s*(?:x|ext\.?)\s*\d+)?", re.I)
+MAX_INVITATION_BYTES = 25 * 1024 * 1024  # mail services' message limit; attachments included
 UTC_NAMES = {"UTC", "Etc/UTC", "Etc/GMT", "GMT", "UCT", "Etc/UCT", "Universal", "Zulu"}
 NOT_PEOPLE = {"ROOM", "RESOURCE", "GROUP", "UNKNOWN"}  # RFC 5545 3.2.3 CUTYPE values
 NO_REPLY = re.compile(r"^(?:no-?reply|do-?not-?reply|calendar-notification|notifications?)\b", re.I)
@@ -93,12 +94,9 @@ class Invitation:
 
 def read_invitation(path: Path, me: Collection[str] = ()) -> Invitation:
     """Read `path`; `me` are the user's own addresses, left out of the people."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except OSError as error:
-        raise UserError(f"{path}: cannot read: {error}") from None
+    from followup.files import read_regular_file
+
+    data = read_regular_file(path, MAX_INVITATION_BYTES)  # a FIFO or /dev/zero is refused
     calendar_text = _calendar_part(path, data) if _looks_like_mail(path, data) else data
     return _from_calendar(path, calendar_text, {address.casefold() for address in me})
 

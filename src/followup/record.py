@@ -11,9 +11,7 @@ text, number and date in it is bounded, so that what loads can be planned and wr
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
 import tomllib
 import types
 from collections.abc import Iterable, Iterator
@@ -161,43 +159,18 @@ def load_record(path: Path) -> InterviewRecord:
 
 
 def read_record_text(path: Path) -> str:
-    """The text of a record file: a regular file of at most MAX_FILE_BYTES of UTF-8.
+    """The text of a record file: a regular file of at most MAX_FILE_BYTES of UTF-8 (FIFOs,
+    devices and folders refused unopened). A UTF-8 byte order mark is dropped."""
+    from followup.files import UnreadableFile, read_regular_file
 
-    FIFOs, devices and folders are refused before they are opened (reading a FIFO waits
-    forever, /dev/zero never ends); the open itself does not block, in case the file
-    was swapped for one in between. A UTF-8 byte order mark is dropped.
-    """
-    where = str(path)
     try:
-        _refuse_special(where, os.stat(path).st_mode)
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-        with os.fdopen(os.open(path, flags), "rb") as file:
-            _refuse_special(where, os.fstat(file.fileno()).st_mode)
-            data = file.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise RecordError(where, None, "no such file") from None
-    except OSError as error:
-        raise RecordError(where, None, f"cannot read: {error.strerror or error}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise RecordError(where, None, f"larger than {MAX_FILE_BYTES // 1024} kB: not a record")
+        data = read_regular_file(path, MAX_FILE_BYTES)
+    except UnreadableFile as error:
+        raise RecordError(str(path), None, error.problem) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise RecordError(where, None, f"cannot read: {error}") from None
-
-
-def _refuse_special(where: str, mode: int) -> None:
-    if stat.S_ISREG(mode):
-        return
-    if stat.S_ISDIR(mode):
-        kind = "a folder"
-    elif stat.S_ISFIFO(mode):
-        kind = "a FIFO"
-    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        kind = "a device"
-    else:
-        kind = "a socket"
-    raise RecordError(where, None, f"not a regular file ({kind})")
+        raise RecordError(str(path), None, f"cannot read: {error}") from None
 
 
 def record_from_text(path: Path, text: str) -> InterviewRecord:
