@@ -95,6 +95,21 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return day
 
+    def is_bridge_day(self, day: date) -> bool:
+        """A lone working day between a holiday and a weekend (Black Friday): many are off."""
+        before, after = day - timedelta(days=1), day + timedelta(days=1)
+        holidays = self.holidays(before.year) | self.holidays(after.year)
+        return (before in holidays and after.weekday() == 5) or (
+            after in holidays and before.weekday() == 6
+        )
+
+    def contact_day(self, day: date) -> date:
+        """The first day at or after `day` to reach an employer: a business day, not a bridge."""
+        day = self.on_or_after(day)
+        while self.is_bridge_day(day):
+            day = self.on_or_after(day + timedelta(days=1))
+        return day
+
     def add_business_days(self, day: date, count: int) -> date:
         step = 1 if count >= 0 else -1
         for _ in range(abs(count)):
@@ -127,6 +142,59 @@ class WorkingHours:
         if not calendar.is_business_day(day) or clock >= self.end:
             day = calendar.on_or_after(day + timedelta(days=1))
         return at_local(day, self.start, zone)
+
+
+def country_of_zone(zone: str) -> str | None:
+    """The country of a time zone from tzdata's zone tables (zone.tab, zone1970.tab); None for
+    zones of no country (Etc/UTC). An old alias (US/Eastern) is matched by its zone data."""
+    table = _zone_countries()
+    if zone in table:
+        return table[zone]
+    return _country_of_alias(zone)
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for name in ("zone1970.tab", "zone.tab"):  # zone.tab last: its single country wins
+        text = _tzdata_file(name)
+        for line in (text or b"").decode("utf-8").splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 3 and not line.startswith("#"):
+                table[fields[2]] = fields[0].split(",")[0]
+    return table
+
+
+@functools.lru_cache(maxsize=16)
+def _country_of_alias(zone: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*", zone) or "/" not in zone:
+        return None  # UTC, GMT, EST5EDT...: zones of no country
+    if zone.startswith("Etc/"):
+        return None
+    data = _tzdata_file(zone)
+    if not data:
+        return None
+    for name, country in _zone_countries().items():
+        if _tzdata_file(name) == data:
+            return country
+    return None
+
+
+def _tzdata_file(name: str) -> bytes | None:
+    """A file of the time zone database: the tzdata package's copy, else the system's."""
+    import importlib.resources
+    import zoneinfo
+
+    try:
+        return importlib.resources.files("tzdata").joinpath("zoneinfo", name).read_bytes()
+    except (ModuleNotFoundError, OSError):
+        pass
+    for folder in zoneinfo.TZPATH:
+        try:
+            return (Path(folder) / name).read_bytes()
+        except OSError:
+            continue
+    return None
 
 
 @functools.lru_cache(maxsize=64)

@@ -145,29 +145,48 @@ def plan(ctx: click.Context, files: tuple[Path, ...], profile: str | None, as_js
 
 @cli.command()
 @click.argument("file", type=RECORD_FILES)
-@click.option("--interviewer", help="Only this interviewer's thank-you (name, any case).")
+@click.option(
+    "--interviewer", help="Only this interviewer's drafts (full or first name, any case)."
+)
 @click.pass_context
 def draft(ctx: click.Context, file: Path, interviewer: str | None) -> None:
-    """Print the drafts of a record's messages, ready to copy.
+    """Print the drafts of a record's planned messages, ready to copy (cancelled ones are
+    listed, marked, without their text).
 
     \b
     Example:
-      followup draft samples/onsite-acme.yaml --interviewer "Raj Patel"
+      followup draft samples/onsite-acme.yaml --interviewer raj
     """
+    from followup.planner import plan_warnings
+
     settings = load_settings()
-    [(_, tasks)] = plan_all(ctx, load_records([file]), settings, None)
+    [(record, tasks)] = plan_all(ctx, load_records([file]), settings, None)
+    for warning in plan_warnings(record, settings):
+        click.echo(f"warning: {warning}", err=True)
     chosen = [task for task in tasks if task.kind in ("email", "call", "mail")]
     if interviewer:
-        wanted = interviewer.casefold()
-        chosen = [t for t in chosen if any(p.casefold() == wanted for p in t.people)]
+        wanted = interviewer.casefold().strip()
+
+        def matches(person: str) -> bool:
+            words = person.casefold().replace(".", " ").split()
+            return person.casefold() == wanted or wanted in words
+
+        chosen = [t for t in chosen if any(matches(p) for p in t.people)]
         if not chosen:
             names = sorted({p for t in tasks for p in t.people})
             raise UserError(f"--interviewer: no {interviewer!r} in {file} ({', '.join(names)})")
-    for index, task in enumerate(chosen):
+    planned = [task for task in chosen if task.status == "planned"]
+    for index, task in enumerate(planned):
         if index:
             click.echo("\n" + "-" * 72 + "\n")
         click.echo(f"# {task.title}\n")
         click.echo(task.body)
+    cancelled = [task for task in chosen if task.status != "planned"]
+    if cancelled and planned:
+        click.echo("\n" + "-" * 72 + "\n")
+    for task in cancelled:
+        why = f": {task.note}" if task.note else ""
+        click.echo(f"# (cancelled) {task.title}{why}")
 
 
 @cli.command()

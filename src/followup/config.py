@@ -86,8 +86,9 @@ class Settings:
     email: str = ""
     phone: str = ""
     timezone: str | None = None  # None: the record's (employer's) zone
-    country: str | None = None
+    country: str | None = None  # yours: the holidays of your own tasks
     subdivision: str | None = None
+    employer_country: str | None = None  # every employer's, instead of the record's time zone
     working_hours: tuple[str, str] = ("09:00", "17:00")
     profile: str | None = None
     offsets: dict[str, str] = field(default_factory=dict)
@@ -125,6 +126,7 @@ def load_settings(path: Path | None = None) -> Settings:
         timezone=_checked(path, "you.timezone", you, answers.time_zone),
         country=_checked(path, "planning.country", planning, _country) or None,
         subdivision=planning.get("subdivision"),
+        employer_country=planning.get("employer_country"),
         working_hours=(start, end),
         profile=_checked(path, "planning.profile", planning, _profile),
         offsets=_offsets(path, planning.get("offsets", {})),

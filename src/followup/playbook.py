@@ -16,6 +16,12 @@ from followup.calendar_math import Offset
 # A thank-you that would start this late (the candidate's own clock) waits for the morning.
 EVENING = "21:00"
 MORNING = "08:00"
+# When you can be expected to send or take a call yourself (your own zone).
+WAKING_HOURS = ("07:00", "22:00")
+# Employer-facing sends prefer the employer's morning [their inbox is read then]; this ends it.
+NOON = "12:00"
+# A thank-you this late (or landing this close to the check-in) is folded into the check-in.
+STALE_THANK_YOU_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -35,8 +41,12 @@ class Rule:
     deadline: str | None = None  # elapsed time from the anchor by which it must be done
     quiet_evenings: bool = False  # a late-evening start moves to the next morning
     offset_if_may_call: str | None = None  # they said you may call on the decision date
-    clock: str | None = None  # preferred time of day for day offsets; None: all-day
-    employer_hours: bool = False  # it reaches the employer: inside their working hours
+    clock: str | None = None  # your time of day for day offsets; None: all-day
+    # It reaches the employer: a business day, at the contact time their working hours give.
+    employer_hours: bool = False
+    contact_minutes: int = 60  # how far into their working day it lands: not the first minute
+    call_title: str | None = None  # the title when the channel makes it a call
+    draft_if_no_contact: str | None = None  # the draft when they asked not to be contacted
     per_interviewer: bool = False
     rounds: str = "latest"  # "each": once per interview round
     condition: str = "always"  # always | before-interview | may-contact | formal
@@ -75,7 +85,8 @@ RULES: tuple[Rule, ...] = (
         offset="2h",  # the next morning instead when that falls late in the evening
         kind="email",
         priority=1,
-        title="Send a thank-you note to {person}",
+        title="Send a thank-you note to {person} at {company}",
+        call_title="Call {person} at {company} to say thank you",
         draft="thank-you",
         sources=("000", "001", "002", "003", "004"),
         deadline="24h",
@@ -91,10 +102,11 @@ RULES: tuple[Rule, ...] = (
         offset="1bd",
         kind="mail",
         priority=2,
-        title="Mail a handwritten thank-you card to {person}",
+        title="Mail a handwritten thank-you card to {person} at {company}",
         draft="thank-you-card",
         sources=("004",),
-        clock="09:00",
+        employer_hours=True,  # posted or handed in at the front desk while it is open
+        contact_minutes=0,
         per_interviewer=True,
         rounds="each",
         condition="formal",
@@ -107,7 +119,7 @@ RULES: tuple[Rule, ...] = (
         offset="1bd",
         kind="reflect",
         priority=4,
-        title="Keep applying and interviewing elsewhere",
+        title="Keep applying and interviewing elsewhere while {company} decides",
         draft="keep-searching",
         sources=("000", "003"),
         reminder_minutes=None,
@@ -124,6 +136,7 @@ RULES: tuple[Rule, ...] = (
         sources=("002",),
         clock="10:00",
         duration_minutes=45,
+        statuses=("waiting", "heard-back", "offer"),  # an offer is when references get called
         labels=("prep",),
     ),
     Rule(
@@ -137,7 +150,6 @@ RULES: tuple[Rule, ...] = (
         title="Check in with {company} about the {role} decision",
         draft="check-in",
         sources=("000", "001", "002", "004"),
-        clock="10:00",
         employer_hours=True,
         condition="may-contact",
         labels=("check-in",),
@@ -151,7 +163,6 @@ RULES: tuple[Rule, ...] = (
         title="One more gentle follow-up with {company}",
         draft="second-check-in",
         sources=("003", "004"),
-        clock="10:00",
         employer_hours=True,
         condition="may-contact",
         labels=("check-in",),
@@ -164,6 +175,7 @@ RULES: tuple[Rule, ...] = (
         priority=4,
         title="Let {company} go and put your energy into other openings",
         draft="move-on",
+        draft_if_no_contact="move-on-no-contact",
         sources=("003",),
         reminder_minutes=None,
         labels=("reflect",),
@@ -177,7 +189,6 @@ RULES: tuple[Rule, ...] = (
         title="Tell {company} you are withdrawing, courteously",
         draft="withdrawal-note",
         sources=("004",),
-        clock="10:00",
         employer_hours=True,
         statuses=("withdrawn",),
         outcome_only=True,
@@ -192,7 +203,6 @@ RULES: tuple[Rule, ...] = (
         title="Thank {company} for considering you",
         draft="gracious-close",
         sources=("000",),
-        clock="10:00",
         employer_hours=True,
         statuses=("rejected",),
         outcome_only=True,

@@ -40,19 +40,32 @@ TASK_REF = re.compile(r"[a-z0-9-]+(?:/[a-z0-9-]+)*")  # a task key without its r
 DURATION = re.compile(r"(\d{1,3})(m|min|h)")
 Status = Literal["waiting", "heard-back", "offer", "rejected", "withdrawn"]
 Channel = Literal["email", "phone", "mail", "in-person"]
+TopicKind = Literal["challenge", "project", "culture", "logistics"]
 
 
 class LocalTime(datetime):
     """A wall-clock date-time in the record's time zone, written like `2026-11-20 14:00`."""
 
 
+class Topic(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """What was discussed; `kind` decides how a note takes it up (logistics: not in a thank-you)."""
+
+    text: Text
+    kind: TopicKind | None = None
+
+
 class Interviewer(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     name: Text
     title: Text | None = None
+    greeting: Text | None = None  # how to address them, e.g. "Dr. Doe"; overrides the name
     email: Text | None = None
     phone: Text | None = None
-    topics: tuple[Text, ...] = ()
+    topics: tuple[Text | Topic, ...] = ()
     help: Text | None = None  # how you could help with what came up
+
+    @property
+    def topic_list(self) -> tuple[Topic, ...]:
+        return tuple(Topic(text=t) if isinstance(t, str) else t for t in self.topics)
 
 
 class Interview(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -94,7 +107,7 @@ class InterviewRecord(Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
     industry: Text | None = None
     profile: Literal["standard", "assertive", "patient"] | None = None
     offsets: dict[str, str] = {}
-    country: Text | None = None
+    country: Text | None = None  # the employer's, for public holidays; else from `timezone`
     forgot_to_mention: tuple[Text, ...] = ()
     recorded_at: LocalTime | None = None  # when this was written; pins late/ask-timeline logic
     status: Status = "waiting"

@@ -41,6 +41,7 @@ class Task:
     status: TaskStatus = "planned"
     links: tuple[str, ...] = field(default=())
     done_on: date | None = None  # the day the person did it (status "done")
+    note: str = ""  # why the planner moved or dropped it, shown beside it in the plan
 
     @property
     def all_day(self) -> bool:
@@ -101,6 +102,8 @@ class Task:
             "links": list(self.links),
             "done_on": self.done_on.isoformat() if self.done_on else None,
             "body": self.body,
+            # only when set, so the content hash of every task without one stays as it was
+            **({"note": self.note} if self.note else {}),
         }
 
     @classmethod
@@ -126,6 +129,7 @@ class Task:
             status=data["status"],
             links=tuple(data["links"]),
             done_on=date.fromisoformat(data["done_on"]) if data.get("done_on") else None,
+            note=data.get("note", ""),
         )
 
 

@@ -15,7 +15,10 @@ def when_text(task: Task) -> str:
 
 
 def render_timeline(record: InterviewRecord, tasks: list[Task], now: datetime) -> str:
+    from followup.planner import record_warnings
+
     lines = [f"{record.application}  [{record.id}, status {record.status}]"]
+    lines.extend(f"  warning: {warning}" for warning in record_warnings(record))
     width = max((len(task.title) for task in tasks), default=0)
     for task in tasks:
         marks = []
@@ -25,6 +28,8 @@ def render_timeline(record: InterviewRecord, tasks: list[Task], now: datetime) -
             marks.append(f"done {task.done_on}")
         elif task.status == "cancelled":
             marks.append("cancelled")
+        if task.note:
+            marks.append(task.note)
         elif _is_past(task, now):
             marks.append("past")
         people = ", ".join(task.people) or "-"
