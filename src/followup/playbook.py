@@ -279,3 +279,218 @@ def choose_profile(
     if industry and industry.strip().lower() == "sales":
         return "assertive"
     return settings or "standard"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One actionable point of the guidance (`../shared/guidance/RECOMMENDATIONS.md`), where
+    followup encodes it, and the test that pins it (`tests/test_recommendations.py`)."""
+
+    number: int
+    test: str
+    text: str
+    sources: tuple[str, ...]
+    how: str
+
+
+RECOMMENDATIONS: tuple[Recommendation, ...] = tuple(
+    Recommendation(number, test, text, tuple(sources.split()), how)
+    for number, (test, text, sources, how) in enumerate(
+        (
+            (
+                "ask_when_they_expect_to_decide",
+                "At the end of the interview, ask when they expect to decide",
+                "000 001 002 003",
+                "ask-timeline, when the record is written before the interview",
+            ),
+            (
+                "ask_whether_you_may_call_on_the_date",
+                "If they give a date, ask whether you may call then",
+                "001",
+                "ask-timeline; `decision.may_call` moves the check-in onto the date",
+            ),
+            (
+                "a_separate_thank_you_to_each_interviewer",
+                "A separate thank-you to each person who interviewed you",
+                "000 004",
+                "thank-you, one task per interviewer and round",
+            ),
+            (
+                "send_the_thank_you_within_24_hours",
+                "Send it soon: within 24 hours; two business days at the latest",
+                "003 004 000",
+                "thank-you 2 h after the end, due within 24 h; `offsets: {thank-you: 2bd}`",
+            ),
+            (
+                "get_every_name_right",
+                "Get every name right",
+                "000",
+                "names as written, honorifics, family name first, `greeting:`; proofread reminder",
+            ),
+            (
+                "make_each_note_different_never_a_form_letter",
+                "Make each note a little different in case they compare; never one form letter",
+                "000 004",
+                "sentence pools per interviewer: no two notes share more than one sentence",
+            ),
+            (
+                "thank_them_even_if_you_will_not_get_the_job",
+                "Thank them even if you are sure you will not get the job",
+                "000",
+                "thank-yous stay planned after a rejection",
+            ),
+            (
+                "use_the_medium_that_reaches_the_employer",
+                "Use the medium that reaches the employer best — the one they used to reach you",
+                "000 003",
+                "`contact.channel`: phone makes check-ins calls with a script",
+            ),
+            (
+                "match_the_medium_to_the_formality",
+                "Match the medium to the company's formality; email is expected in most corporations",
+                "004 001",
+                "email by default; `style: formal` adds a card and formal greetings",
+            ),
+            (
+                "refer_to_the_topics_discussed",
+                "Refer to the topics you discussed",
+                "001",
+                "up to two topics per note, each once, written to read well",
+            ),
+            (
+                "say_how_you_would_help_with_a_challenge",
+                "Where they named a challenge, say how you would help with it",
+                "001",
+                "a `challenge` topic (or `help:`) brings the how-I-would-help sentence",
+            ),
+            (
+                "mention_what_you_forgot_to_say",
+                "Mention what you forgot to say in the interview",
+                "003 004",
+                "`forgot_to_mention` items as sentences",
+            ),
+            (
+                "keep_it_brief",
+                "Keep it brief; it is not a second interview",
+                "002 003",
+                "two short paragraphs, at most two topics and two forgotten points",
+            ),
+            (
+                "proofread",
+                "Proofread: no spelling or grammar mistakes",
+                "000 004",
+                "a proofreading pass on every draft; the thank-you task says to proofread",
+            ),
+            (
+                "restate_interest_fit_and_contribution",
+                "Restate your interest, your fit and what you would contribute",
+                "000 003 004",
+                "an interest-and-fit sentence in every thank-you; the check-in restates fit",
+            ),
+            (
+                "say_you_would_like_to_hear_whatever_the_result",
+                "Say you would like to hear from them whatever the result",
+                "003",
+                "the closing sentence of every thank-you",
+            ),
+            (
+                "prepare_and_brief_your_references",
+                "Prepare your references and brief them on what to cover",
+                "002",
+                "references, kept through an offer",
+            ),
+            (
+                "keep_searching_elsewhere",
+                "Keep searching and interviewing elsewhere",
+                "000 003",
+                "keep-searching",
+            ),
+            (
+                "check_in_at_least_three_days_after_the_date",
+                "With a date: check in a few days (at least three) after it has passed",
+                "002",
+                "check-in 3 business days after the decision date",
+            ),
+            (
+                "remind_them_of_their_timetable",
+                "Remind them of the timetable they gave you",
+                "002",
+                "the check-in names the date they gave",
+            ),
+            (
+                "without_a_date_follow_up_after_about_a_week",
+                "Without a date: follow up after about a week",
+                "000 001",
+                "check-in 7 days after the interview; `assertive`: 3 business days",
+            ),
+            (
+                "sales_roles_follow_up_more_assertively",
+                "Sales roles expect a more assertive follow-up",
+                "001",
+                "`industry: sales` selects the assertive profile",
+            ),
+            (
+                "on_the_call_thank_ask_and_ask_for_a_new_timeframe",
+                "On the call: thank them, show interest, ask whether a decision was made; "
+                "if not, restate your qualifications and ask for a new timeframe",
+                "001",
+                "the check-in call script and the check-in email",
+            ),
+            (
+                "on_a_call_build_rapport_and_state_strengths",
+                "On a phone call, build rapport and state your strengths",
+                "000",
+                "call scripts open on a topic you shared and name a strength",
+            ),
+            (
+                "follow_up_once_then_once_more_then_let_go",
+                "Follow up once; if nothing, once more; then let go",
+                "003",
+                "check-in, second-check-in, move-on",
+            ),
+            (
+                "do_not_overdo_it",
+                "Do not overdo it — calling too often hurts",
+                "000 004",
+                "at most two nudges, a week apart, never two items on one day",
+            ),
+            (
+                "be_patient",
+                "Be patient: hiring takes longer than employers expect",
+                "000 002",
+                "nothing chases before the date; the `patient` profile",
+            ),
+            (
+                "respect_a_request_not_to_be_contacted",
+                "Respect a request not to be contacted",
+                "003",
+                "`do_not_contact` drops the check-ins; its own move-on wording",
+            ),
+            (
+                "use_business_addresses_not_personal_ones",
+                "Use a business address; avoid hiring managers' personal numbers or accounts",
+                "003",
+                "a warning for a personal (free-mail) address in the record",
+            ),
+            (
+                "withdraw_courteously_if_you_lose_interest",
+                "If you lose interest, withdraw courteously — don't burn bridges",
+                "004",
+                "`status: withdrawn`: the withdrawal note, everything else cancelled",
+            ),
+            (
+                "no_referral_requests_after_a_rejection",
+                "After a rejection, do not ask the interviewer for referrals",
+                "000",
+                "gracious-close asks to be kept in mind, never for referrals",
+            ),
+            (
+                "do_not_take_silence_personally_move_on",
+                "Don't take silence personally; move on to other opportunities",
+                "003",
+                "move-on",
+            ),
+        ),
+        start=1,
+    )
+)
