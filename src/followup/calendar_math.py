@@ -182,19 +182,25 @@ def _country_of_alias(zone: str) -> str | None:
 
 def _tzdata_file(name: str) -> bytes | None:
     """A file of the time zone database: the tzdata package's copy, else the system's."""
-    import importlib.resources
     import zoneinfo
 
-    try:
-        return importlib.resources.files("tzdata").joinpath("zoneinfo", name).read_bytes()
-    except (ModuleNotFoundError, OSError):
-        pass
-    for folder in zoneinfo.TZPATH:
+    for folder in (*_tzdata_folders(), *zoneinfo.TZPATH):
         try:
             return (Path(folder) / name).read_bytes()
         except OSError:
             continue
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def _tzdata_folders() -> tuple[str, ...]:
+    """Where the tzdata package keeps its zoneinfo (found without importing
+    importlib.resources, which costs start-up time)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("tzdata")
+    locations = spec.submodule_search_locations if spec else None
+    return tuple(str(Path(location) / "zoneinfo") for location in locations or ())
 
 
 @functools.lru_cache(maxsize=64)

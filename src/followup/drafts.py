@@ -275,7 +275,7 @@ PRESENT = {"have", "hold", "speak", "know", "am", "own", "maintain", "volunteer"
 
 def forgot_clause(item: str) -> tuple[str, bool]:
     """(`I led the redesign`, True) for something you did; (`my AWS certification`, False)
-    for a thing: how it reads after "I did not mention"."""
+    for a thing: how it reads after "I did not get to mention (that)"."""
     text = " ".join(item.split()).rstrip(".")
     words = text.split()
     if not words:
@@ -288,8 +288,8 @@ def forgot_clause(item: str) -> tuple[str, bool]:
     return _lower_first(text), False
 
 
-# Each pool: one sentence per slot, six ways to say it; `{forgot_clause}` reads "I led X" or a
-# noun phrase, `{forgot_that}` reads "that I led X" or the noun phrase.
+# Each pool: one sentence per slot, six ways to say it; `{forgot}` reads "that I led X", a noun
+# phrase ("my AWS certification"), or both ("that I led X, as well as my AWS certification").
 POOLS: dict[str, tuple[str, ...]] = {
     "opening": (
         "Thank you for taking the time to meet with me on {day} about the {role} role.",
@@ -356,12 +356,12 @@ POOLS: dict[str, tuple[str, ...]] = {
         "Everything I heard made me want to join {company} more, and I am sure I could add value quickly.",  # noqa: E501
     ),
     "forgot": (
-        "One thing I did not get to mention: {forgot_clause}.",
-        "I should also have mentioned {forgot_that}.",
-        "I forgot to mention {forgot_that}.",
-        "Something I meant to say in the interview: {forgot_clause}.",
-        "I would also like to add {forgot_that}.",
-        "Let me add one point I left out: {forgot_clause}.",
+        "I did not get to mention {forgot}.",
+        "I should also have mentioned {forgot}.",
+        "I forgot to mention {forgot}.",
+        "In the interview, I meant to mention {forgot}.",
+        "I would also like to mention {forgot}.",
+        "Let me also mention {forgot}.",
     ),
     "result": (
         "Whatever you decide, I would be glad to hear from you.",
@@ -473,7 +473,7 @@ def thank_you_fields(note: NoteInput) -> dict[str, str]:
         "topics_short": pick("card_topic", topic=topic_phrase(topics[0].text)) if topics else "",
         "help_sentence": help_sentence,
         "interest_sentence": pick("interest", company=note.company),
-        "forgot_sentence": _forgotas_sentence(note),
+        "forgot_sentence": _forgot_sentence(note),
         "result_sentence": pick("result"),
         "card_thanks": pick("card_thanks", day=day),
         "card_join": pick("card_join", company=note.company, role=note.role),
@@ -482,14 +482,14 @@ def thank_you_fields(note: NoteInput) -> dict[str, str]:
     }
 
 
-def _forgotas_sentence(note: NoteInput) -> str:
+def _forgot_sentence(note: NoteInput) -> str:
     items = [forgot_clause(item) for item in note.forgot[:MAX_TOPICS] if item.strip()]
     if not items:
         return ""
-    as_clause = join_words([text for text, _ in items])
-    as_object = join_words([f"that {text}" if is_clause else text for text, is_clause in items])
-    sentence = variant("forgot", note.rank, note.seed)
-    return sentence.format(forgot_clause=as_clause, forgot_that=as_object)
+    mixed = len({is_clause for _, is_clause in items}) > 1
+    said = [f"that {text}" if is_clause else text for text, is_clause in items]
+    forgot = ", as well as ".join(said) if mixed else join_words(said)
+    return variant("forgot", note.rank, note.seed).format(forgot=forgot)
 
 
 def as_sentence(text: str) -> str:
