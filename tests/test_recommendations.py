@@ -6,6 +6,7 @@ The recommendations, their articles and where followup encodes them are data
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from datetime import date, datetime, timedelta
@@ -295,7 +296,7 @@ def test_do_not_overdo_it() -> None:
             if t.status == "planned" and t.rule in ("check-in", "second-check-in")
         )
         assert len(nudges) <= 2
-        for first, second in zip(nudges, nudges[1:], strict=False):
+        for first, second in itertools.pairwise(nudges):
             assert (second.date() - first.date()).days >= 3
 
 

@@ -685,7 +685,7 @@ def _call_points(record: InterviewRecord, people: list[Interviewer]) -> tuple[st
         points.append(
             f"Bring up {topic}: {drafts.as_sentence(helps[0])}"
             if helps
-            else f"Bring up {topic}, and say how you would help with it."
+            else f"Bring up {topic}, and say how you would help."
         )
     for item in record.forgot_to_mention[:1]:
         clause, _ = drafts.forgot_clause(item)

@@ -347,7 +347,8 @@ RECOMMENDATIONS: tuple[Recommendation, ...] = tuple(
             ),
             (
                 "match_the_medium_to_the_formality",
-                "Match the medium to the company's formality; email is expected in most corporations",
+                "Match the medium to the company's formality; "
+                "email is expected in most corporations",
                 "004 001",
                 "email by default; `style: formal` adds a card and formal greetings",
             ),

@@ -22,7 +22,7 @@ def render_timeline(record: InterviewRecord, tasks: list[Task], now: datetime) -
     width = max((len(task.title) for task in tasks), default=0)
     for task in tasks:
         marks = []
-        if task.late:
+        if task.late and task.status == "planned":
             marks.append("LATE: moved to the next working slot")
         if task.status == "done":
             marks.append(f"done {task.done_on}")
