@@ -150,8 +150,8 @@ def plan(ctx: click.Context, files: tuple[Path, ...], profile: str | None, as_js
 )
 @click.pass_context
 def draft(ctx: click.Context, file: Path, interviewer: str | None) -> None:
-    """Print the drafts of a record's planned messages, ready to copy (cancelled ones are
-    listed, marked, without their text).
+    """Print the drafts of a record's planned messages, ready to copy (cancelled and done
+    ones are listed, marked, without their text).
 
     \b
     Example:
@@ -181,12 +181,13 @@ def draft(ctx: click.Context, file: Path, interviewer: str | None) -> None:
             click.echo("\n" + "-" * 72 + "\n")
         click.echo(f"# {task.title}\n")
         click.echo(task.body)
-    cancelled = [task for task in chosen if task.status != "planned"]
-    if cancelled and planned:
+    others = [task for task in chosen if task.status != "planned"]
+    if others and planned:
         click.echo("\n" + "-" * 72 + "\n")
-    for task in cancelled:
+    for task in others:
+        state = f"done {task.done_on}" if task.status == "done" else task.status
         why = f": {task.note}" if task.note else ""
-        click.echo(f"# (cancelled) {task.title}{why}")
+        click.echo(f"# ({state}) {task.title}{why}")
 
 
 @cli.command()

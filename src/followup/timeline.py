@@ -28,10 +28,10 @@ def render_timeline(record: InterviewRecord, tasks: list[Task], now: datetime) -
             marks.append(f"done {task.done_on}")
         elif task.status == "cancelled":
             marks.append("cancelled")
-        if task.note:
-            marks.append(task.note)
         elif _is_past(task, now):
             marks.append("past")
+        if task.note:
+            marks.append(task.note)
         people = ", ".join(task.people) or "-"
         line = f"  {when_text(task):<26} {task.title:<{width}}  {people:<14} {task.channel:<6}" + (
             f"  ({'; '.join(marks)})" if marks else ""
