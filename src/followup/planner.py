@@ -11,6 +11,7 @@ time you are awake; your own tasks follow your zone and your country's holidays.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -325,7 +326,8 @@ def _contact_slot_from(moment: datetime, context: _Context, rule: Rule) -> _Slot
     return _contact_slot(calendar.contact_day(day), context, rule)
 
 
-def _half_hours(start: time, end: time) -> list[time]:
+@functools.lru_cache(maxsize=64)
+def _half_hours(start: time, end: time) -> tuple[time, ...]:
     clocks, clock = [], start
     while clock < end:
         clocks.append(clock)
@@ -333,7 +335,7 @@ def _half_hours(start: time, end: time) -> list[time]:
         if nxt <= clock:
             break
         clock = nxt
-    return clocks
+    return tuple(clocks)
 
 
 def _clock_plus(clock: time, minutes: int) -> time:
