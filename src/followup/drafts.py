@@ -10,8 +10,8 @@ different rank, so no two of their notes share a sentence [000, 004].
 from __future__ import annotations
 
 import functools
-import itertools
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
