@@ -105,11 +105,6 @@ LONG_DATE_MID_SENTENCE = re.compile(
 )
 
 
-def unfilled(text: str) -> list[str]:
-    """Placeholders left in a draft (`{name}`), for the proofreading check."""
-    return PLACEHOLDER.findall(text)
-
-
 # --- names ------------------------------------------------------------------------------
 
 HONORIFICS = {
@@ -248,24 +243,24 @@ def _lower_first(text: str) -> str:
     return f"{first} {rest}".strip()
 
 
-def distinct_topics(topics: Sequence[TopicText], *, logistics: bool = False) -> list[TopicText]:
-    """At most two, each once, logistics left out unless asked for."""
+def distinct_topics(topics: Sequence[TopicText]) -> list[TopicText]:
+    """At most two, each once, logistics left out (they belong in a call, not a note)."""
     seen: set[str] = set()
     chosen = []
     for topic in topics:
         key = re.sub(r"^(the|a|an) ", "", topic.text.lower().strip())
-        if key in seen or (topic.kind == "logistics" and not logistics):
+        if key in seen or topic.kind == "logistics":
             continue
         seen.add(key)
         chosen.append(topic)
     return chosen[:MAX_TOPICS]
 
 
-def join_words(items: Sequence[str], conjunction: str = "and") -> str:
+def join_words(items: Sequence[str]) -> str:
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def topics_text(topics: Sequence[TopicText]) -> str:
@@ -278,7 +273,7 @@ def long_day(day: date) -> str:
 
 def ordinal(number: int) -> str:
     names = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
-    return names.get(number, f"round {number}")
+    return names.get(number, f"{number}th")
 
 
 # --- what you forgot to mention [003, 004] ------------------------------------------------

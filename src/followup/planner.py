@@ -146,7 +146,7 @@ def record_warnings(record: InterviewRecord) -> list[str]:
     addresses = [p.email for p in people] + [record.contact.email]
     for address in sorted({a for a in addresses if a}):
         domain = address.rpartition("@")[2].lower()
-        if domain.startswith(PERSONAL_MAIL) or any(f".{d}" in domain for d in ("gmail.com",)):
+        if domain.startswith(PERSONAL_MAIL):
             warnings.append(
                 f"{address} looks like a personal address: follow up at their business address"
             )
