@@ -290,3 +290,11 @@ def test_check_in_on_a_saturday_decision_reads_right() -> None:
     check_in = next(t for t in plan_record(saturday, ME, NOW) if t.rule == "check-in")
     assert isinstance(check_in.start, datetime) and check_in.start.date() == date(2026, 12, 7)
     assert msgspec.json.encode(check_in.to_json())
+
+
+def test_the_readme_plan_and_draft_examples_are_real_output() -> None:
+    readme = (SAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    acme = str(SAMPLES / "onsite-acme.yaml")
+    for args in (("plan", acme), ("draft", acme, "--interviewer", "raj")):
+        code, out, err = run(*args)
+        assert code == 0 and out in readme and err in readme, args
