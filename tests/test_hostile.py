@@ -363,3 +363,20 @@ def test_yaml_reads_as_the_safe_loader_does(data: Any, flow: bool) -> None:
 
     text = yaml.safe_dump({"field": data}, default_flow_style=flow, allow_unicode=True)
     assert parse_text(Path("x.yaml"), text).data == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("key", ["country", "employer_country"])
+def test_an_unknown_country_in_the_settings_names_the_file_and_field(
+    followup_home: Path, key: str
+) -> None:
+    from click.testing import CliRunner
+
+    from followup.cli import cli
+
+    settings = followup_home / "config" / "config.toml"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(f'[planning]\n{key} = "XX"\n', encoding="utf-8")
+    sample = Path(__file__).parent.parent / "samples" / "onsite-acme.yaml"
+    result = CliRunner().invoke(cli, ["--now", "2026-11-20T19:00:00-05:00", "plan", str(sample)])
+    assert result.exit_code == 2
+    assert f"{settings}: planning.{key}: no public holidays known for 'XX'" in result.output

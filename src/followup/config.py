@@ -126,7 +126,7 @@ def load_settings(path: Path | None = None) -> Settings:
         timezone=_checked(path, "you.timezone", you, answers.time_zone),
         country=_checked(path, "planning.country", planning, _country) or None,
         subdivision=planning.get("subdivision"),
-        employer_country=planning.get("employer_country"),
+        employer_country=_checked(path, "planning.employer_country", planning, _country) or None,
         working_hours=(start, end),
         profile=_checked(path, "planning.profile", planning, _profile),
         offsets=_offsets(path, planning.get("offsets", {})),
@@ -139,11 +139,22 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def _country(text: str) -> str:
-    # a code as written is left to the holidays library, whose import costs 50 ms per command
-    return text if re.fullmatch(r"[A-Z]{2,3}", text) else answers.country(text)
+    from followup.calendar_math import known_country  # its answers are cached on disk
+
+    code = text if re.fullmatch(r"[A-Z]{2,3}", text) else answers.country(text)
+    if not known_country(code):
+        raise answers.Invalid(f"no public holidays known for {text!r} (a code like US or DE)")
+    return code
 
 
-PLANNING_KEYS = ("country", "subdivision", "working_hours", "profile", "offsets")
+PLANNING_KEYS = (
+    "country",
+    "subdivision",
+    "employer_country",
+    "working_hours",
+    "profile",
+    "offsets",
+)
 
 
 def _known_keys(path: Path, section: str, table: Any, known: tuple[str, ...]) -> None:
