@@ -253,3 +253,12 @@ def test_new_writes_into_the_job_search_folder_and_says_sync_next(tmp_path: Path
     target = folder / "acme-corp-backend-engineer-2026-11.yaml"
     assert target.exists()
     assert made.strip().endswith("next: followup sync   (sends it everywhere)")
+
+
+def test_list_names_the_interviewer_of_a_draft_written_family_name_first(tmp_path: Path) -> None:
+    folder = tmp_path / "search"
+    folder.mkdir()
+    text = (SAMPLES / "onsite-acme.yaml").read_text(encoding="utf-8")
+    (folder / "acme.yaml").write_text(text.replace("name: Jane Doe", 'name: "Doe, Jane"'))
+    listed = run("list", str(folder), now="2026-11-23T12:00:00-05:00").output
+    assert '--interviewer "Jane Doe"' in listed

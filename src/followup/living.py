@@ -131,11 +131,10 @@ def agenda(
 
 def draft_command(path: Path, task: Task) -> str:
     """The command that shows a task's draft."""
-    from followup.record import person_slug
-
     command = f"followup draft {path}"
-    person = task.ref.rsplit("/", 1)[-1]
-    if task.people and person == person_slug(task.people[0]):
+    parts = task.ref.split("/")
+    # A task per interviewer ends its key with the person (`thank-you/round-2/jane-doe`).
+    if task.people and len(parts) > 1 and not parts[-1].startswith("round-"):
         command += f' --interviewer "{task.people[0]}"'
     return command
 
