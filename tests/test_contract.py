@@ -26,7 +26,7 @@ from followup.tasks import Task
 SAMPLES = Path(__file__).parent.parent / "samples"
 NOW = datetime(2026, 11, 20, 19, 0, tzinfo=ZoneInfo("America/New_York"))
 SETTINGS = Settings(country="US")
-BACKENDS = ["memory", "ics", "todoist", "google"]
+BACKENDS = ["memory", "ics", "todoist", "google", "caldav"]
 
 
 @pytest.fixture(params=BACKENDS)

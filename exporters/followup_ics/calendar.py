@@ -104,8 +104,12 @@ def render_component(
     sequence: int = 0,
     created: datetime,
     stamp: datetime,
+    extra_properties: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """One VEVENT or VTODO as folded CRLF lines (cacheable: depends on its arguments only)."""
+    """One VEVENT or VTODO as folded CRLF lines (cacheable: depends on its arguments only).
+
+    `extra_properties` are (name, value) pairs added verbatim inside the component.
+    """
     name = "VEVENT" if component == "event" else "VTODO"
     lines = [
         f"BEGIN:{name}",
@@ -137,6 +141,7 @@ def render_component(
     # No alarm for what was called off or is done: nobody should be reminded of it.
     if task.reminder_minutes is not None and task.status == "planned":
         lines.extend(_alarm(task, component))
+    lines += [f"{prop}:{value}" for prop, value in extra_properties]
     lines.append(f"END:{name}")
     return "".join(fold(line) for line in lines)
 
@@ -158,15 +163,13 @@ def render_calendar(
     `zones` is `zones_needed` of the items when the caller already knows it (or a superset).
     """
     ordered = sorted(items, key=lambda item: (_sort_instant(item.task.start), item.task.key))
-    head = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
+    head = []
     if name is not None:
         head += [f"NAME:{escape_text(name)}", f"X-WR-CALNAME:{escape_text(name)}"]
     head += [f"{prop}:{value}" for prop, value in extra_properties]
-    parts = [fold(line) for line in head]
     if zones is None:
         zones = zones_needed(item.task for item in ordered)
-    for tzid, (first_year, last_year) in sorted(zones.items()):
-        parts.append(vtimezone(tzid, first_year, last_year))
+    parts = _calendar_head(head, zones)
     for item in ordered:
         if cache is None:
             parts.append(_render_item(item, component))
@@ -178,6 +181,38 @@ def render_calendar(
         parts.append(rendered)
     parts.append("END:VCALENDAR\r\n")
     return "".join(parts).encode("utf-8")
+
+
+def render_object(
+    item: CalendarItem,
+    *,
+    component: Component = "event",
+    extra_properties: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """One calendar object resource (RFC 4791 §4.1): a VCALENDAR holding one component
+    and the VTIMEZONEs it uses; `extra_properties` go inside the component."""
+    parts = _calendar_head([], zones_needed([item.task]))
+    parts.append(
+        render_component(
+            item.task,
+            component=component,
+            sequence=item.sequence,
+            created=item.created,
+            stamp=item.stamp,
+            extra_properties=extra_properties,
+        )
+    )
+    parts.append("END:VCALENDAR\r\n")
+    return "".join(parts).encode("utf-8")
+
+
+def _calendar_head(properties: list[str], zones: Mapping[str, tuple[int, int]]) -> list[str]:
+    """The opening of a VCALENDAR: its properties, then a VTIMEZONE per zone used."""
+    head = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
+    parts = [fold(line) for line in [*head, *properties]]
+    for tzid, (first_year, last_year) in sorted(zones.items()):
+        parts.append(vtimezone(tzid, first_year, last_year))
+    return parts
 
 
 def zones_needed(tasks: Iterable[Task]) -> dict[str, tuple[int, int]]:

@@ -1,0 +1,384 @@
+"""CalDAV: one calendar object per follow-up on iCloud, Fastmail, Nextcloud or any CalDAV server.
+
+Each task is a resource named from its key in one calendar (found by display name, made
+with MKCALENDAR when missing), holding the ics exporter's strict VEVENT or VTODO. Writes
+are conditional: a create sends `If-None-Match: *`, an update or a delete the ETag last
+seen (`If-Match`), so nothing is ever written twice or over a change made meanwhile; a
+412 is answered by re-reading the resource. A to-do checked off on the phone is never
+overwritten, and is read back as done. The calendar's URL and the authentication scheme
+are remembered, so a run that has nothing to write sends nothing at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from followup import config
+from followup.errors import AuthError, ExportFailed, MissingExtra, UserError
+from followup.exporter import Change, ExportContext, Exporter, Found, Outcome, Setting, SyncedTask
+from followup.tasks import Task
+from followup_caldav import resources
+from followup_ics.calendar import COMPONENTS, Component
+
+if TYPE_CHECKING:
+    from followup_caldav.dav import CalDavConnection, Listed, Sleep
+
+__all__ = ["CalDavExporter"]
+
+SECRET_NAME = "caldav"
+PASSWORD_ENV = "FOLLOWUP_CALDAV_PASSWORD"
+STATE_FILE = "caldav.json"
+DEFAULT_CALENDAR = "Job search"
+NO_PASSWORD = f"no CalDAV password: run `followup auth caldav` or set {PASSWORD_ENV}"
+
+
+def load_password() -> str | None:
+    return os.environ.get(PASSWORD_ENV) or config.load_secret(SECRET_NAME)
+
+
+def connect(
+    url: str, username: str, password: str, auth_type: str | None = None, sleep: Sleep | None = None
+) -> CalDavConnection:
+    try:
+        from followup_caldav.dav import CalDavConnection
+    except ImportError:
+        raise MissingExtra("caldav", "caldav") from None
+    return CalDavConnection(url, username, password, auth_type=auth_type, sleep=sleep or time.sleep)
+
+
+class CalDavExporter(Exporter):
+    name = "caldav"
+    description = "a CalDAV calendar (iCloud, Fastmail, Nextcloud…): events, or to-dos for Reminders"
+    settings: ClassVar[Sequence[Setting]] = (
+        Setting("url", "the server's CalDAV address, e.g. https://caldav.icloud.com"),
+        Setting("username", "the account's user name (often the e-mail address)"),
+        Setting("calendar", "the calendar's display name (created when missing)", DEFAULT_CALENDAR),
+        Setting("as", "event, or todo (Apple Reminders and other task lists)", "event"),
+        Setting("component", "set by the --as flag; the same as `as`"),
+    )
+    secret = "CalDAV password (an app-specific password on iCloud and Fastmail)"
+    batch_size = 50
+
+    def __init__(
+        self, options: Mapping[str, Any], context: ExportContext, *, sleep: Sleep | None = None
+    ) -> None:
+        super().__init__(options, context)
+        kind = self.options.get("component") or self.options.get("as") or "event"
+        if kind not in COMPONENTS:
+            raise UserError(f"exporters.caldav.as: expected event or todo, not {kind!r}")
+        self.component = cast(Component, kind)
+        self.url = str(self.options.get("url") or "").strip()
+        self.username = str(self.options.get("username") or "").strip()
+        self.calendar = str(self.options.get("calendar") or DEFAULT_CALENDAR)
+        self._sleep = sleep
+        self._connection: CalDavConnection | None = None
+        self._calendar_url: str | None = None
+        self._listing: dict[str, Listed] | None = None  # read at most once per run
+
+    @property
+    def target(self) -> str:
+        return f"{self.username}@{self.url} {self.calendar} ({self.component}s)"
+
+    def configured(self) -> tuple[bool, str]:
+        missing = [name for name in ("url", "username") if not getattr(self, name)]
+        if missing:
+            return False, f"set {' and '.join(missing)} under [exporters.caldav]"
+        if load_password() is None:
+            return False, NO_PASSWORD
+        return True, f"ready ({self.component}s in {self.calendar!r} at {self.url})"
+
+    def describe(self, change: Change) -> str:
+        name = resources.resource_name(change.task.key)
+        if change.action == "create":
+            verb = "PUT (If-None-Match: *)"
+        elif change.action == "cancel" and self.component == "event":
+            verb = "DELETE (If-Match)"
+        else:
+            verb = "PUT (If-Match)"
+        what = f"{self.component} {change.task.title!r}"
+        return f"{change.action} {change.task.key}: {verb} {name} in {self.calendar!r}, {what}"
+
+    # -- writing -------------------------------------------------------------------------
+
+    def apply(self, changes: Sequence[Change]) -> Iterator[Outcome]:
+        self._connect()
+        from followup_caldav.dav import CannotHold
+
+        for change in changes:
+            try:
+                yield self._apply_one(change)
+            except CannotHold as refused:
+                raise ExportFailed(self._cannot_hold_message(refused.supported)) from None
+            except _ItemFailure as failure:
+                yield Outcome(change, error=str(failure))
+
+    def _apply_one(self, change: Change) -> Outcome:
+        connection, calendar_url = self._connect(), self._find_calendar()
+        from followup_caldav.dav import resource_url
+
+        url = resource_url(calendar_url, resources.resource_name(change.task.key))
+        remote = change.remote
+        etag = remote.extra.get("etag") if remote and change.action != "create" else None
+        if change.action == "cancel" and self.component == "event":
+            if not (remote and remote.remote_id):
+                return Outcome(change, remote_id=None)
+            written = connection.delete(url, etag=etag) if etag else None
+            if written is None or written.status == 412:
+                return self._cancel_as_it_stands(change, url)
+            return Outcome(change, remote_id=url, extra={"etag": None})
+        data = self._render(change)
+        if etag is None and change.action != "create":
+            return self._write_over(change, url, data)  # no ETag known: read it first
+        written = connection.put(url, data, etag=etag)
+        if written.status == 412 or written.status == 404:
+            return self._write_over(change, url, data)
+        return Outcome(change, remote_id=url, extra={"etag": written.etag})
+
+    def _write_over(self, change: Change, url: str, data: bytes) -> Outcome:
+        """After a 412 (or with no ETag known): re-read the resource, then decide.
+
+        Our own earlier write (its answer lost) is adopted as it is; a to-do the person
+        checked off is left checked off; anything else gets the plan, on that exact version.
+        """
+        connection = self._connect()
+        standing = connection.get(url)
+        if standing is None:
+            written = connection.put(url, data, etag=None)
+        else:
+            seen = resources.read(standing.data)
+            if seen is not None and seen.done and self.component == "todo":
+                return self._left_done(change, url, standing.etag)
+            if seen is not None and seen.content_hash == change.task.content_hash:
+                return Outcome(change, remote_id=url, extra={"etag": standing.etag})
+            written = connection.put(url, data, etag=standing.etag)
+        if written.status in (404, 412):
+            raise _ItemFailure("it changed on the server while followup wrote it; run again")
+        return Outcome(change, remote_id=url, extra={"etag": written.etag})
+
+    def _cancel_as_it_stands(self, change: Change, url: str) -> Outcome:
+        connection = self._connect()
+        standing = connection.get(url)
+        if standing is not None:
+            written = connection.delete(url, etag=standing.etag)
+            if written.status == 412:
+                raise _ItemFailure("it changed on the server while followup removed it; run again")
+        return Outcome(change, remote_id=url, extra={"etag": None})
+
+    def _left_done(self, change: Change, url: str, etag: str | None) -> Outcome:
+        self.context.notice(
+            f"{change.task.title!r} was checked off in {self.calendar!r}; "
+            "followup left it done there."
+        )
+        return Outcome(change, remote_id=url, extra={"etag": etag, "done": True})
+
+    def _render(self, change: Change) -> bytes:
+        now = datetime.now(UTC)
+        remote = change.remote
+        sequence = remote.sequence + 1 if remote else 0
+        created = remote.created_at if remote else now
+        return resources.render(
+            change.task, self.component, sequence=sequence, created=created, stamp=now
+        )
+
+    # -- reading back --------------------------------------------------------------------
+
+    def lookup(self, tasks: Sequence[Task]) -> Mapping[str, Found] | None:
+        if self.context.dry_run:
+            return None
+        listing = self._list()
+        keys = resources.key_index(list(tasks))
+        found: dict[str, Found] = {}
+        from followup_caldav.dav import resource_url
+
+        calendar_url = self._find_calendar()
+        for listed in listing.values():
+            seen = resources.read(listed.data)
+            if seen is None or seen.cancelled or seen.uid not in keys:
+                continue
+            key = keys[seen.uid]
+            extra: dict[str, Any] = {"etag": listed.etag}
+            if seen.completed is not None:
+                extra["completed"] = seen.completed.isoformat()
+            found[key] = Found(
+                remote_id=resource_url(calendar_url, listed.href),
+                content_hash=seen.content_hash,
+                done=seen.done,
+                extra=extra,
+            )
+        return found
+
+    def publish(self, tasks: Iterable[SyncedTask]) -> None:
+        """Read back the to-dos the person checked off since the last run (one REPORT)."""
+        if self.component != "todo" or self.context.dry_run:
+            return
+        live = [s.task for s in tasks if s.remote.status == "planned" and not s.remote.extra.get("done")]
+        if not live:
+            return
+        done = {key: found for key, found in (self.lookup(live) or {}).items() if found.done}
+        if not done:
+            return
+        titles = {task.key: task.title for task in live}
+        state = self._load_state()
+        told = set(state.get("completions", {}).get(self.target, []))
+        fresh = sorted(set(done) - told)
+        if fresh:
+            shown = "; ".join(f"{key} ({titles[key]!r})" for key in fresh[:5])
+            more = f" and {len(fresh) - 5} more" if len(fresh) > 5 else ""
+            self.context.notice(
+                f"checked off in {self.calendar!r}: {shown}{more}. followup leaves them done there."
+            )
+            state.setdefault("completions", {})[self.target] = sorted(told | set(done))
+            self._save_state(state)
+
+    def _list(self) -> dict[str, Listed]:
+        if self._listing is None:
+            connection = self._connect()
+            listing = connection.list(self._find_calendar(), self.component)
+            if listing is None:  # the remembered calendar is gone: find or make it again
+                self._forget_calendar()
+                listing = connection.list(self._find_calendar(), self.component) or {}
+            self._listing = listing
+        return self._listing
+
+    # -- the connection and the calendar -------------------------------------------------
+
+    def _connect(self) -> CalDavConnection:
+        if self._connection is None:
+            missing = [name for name in ("url", "username") if not getattr(self, name)]
+            if missing:
+                raise UserError(f"caldav: set {' and '.join(missing)} under [exporters.caldav]")
+            password = load_password()
+            if password is None:
+                raise AuthError(NO_PASSWORD)
+            remembered = self._remembered()
+            self._connection = connect(
+                self.url, self.username, password, remembered.get("auth"), self._sleep
+            )
+        return self._connection
+
+    def _find_calendar(self) -> str:
+        """The calendar's URL: remembered, else found by display name, else made."""
+        if self._calendar_url is None:
+            remembered = self._remembered().get("url")
+            if remembered:
+                self._calendar_url = str(remembered)
+                return self._calendar_url
+            connection = self._connect()
+            from followup_caldav.dav import CannotHold
+
+            try:
+                url = connection.find_calendar(self.calendar, self.component)
+            except CannotHold as refused:
+                raise ExportFailed(self._cannot_hold_message(refused.supported)) from None
+            if url is None:
+                url = connection.make_calendar(self.calendar, self.component)
+            self._calendar_url = url
+            self._remember({"url": url, "auth": connection.auth_type})
+        return self._calendar_url
+
+    def _forget_calendar(self) -> None:
+        state = self._load_state()
+        state.get("calendars", {}).pop(self._calendar_key(), None)
+        self._save_state(state)
+        self._calendar_url = None
+
+    def _cannot_hold_message(self, supported: Sequence[str]) -> str:
+        kinds = "to-dos" if self.component == "todo" else "events"
+        takes = f" (it takes {', '.join(supported)})" if supported else ""
+        other = "event" if self.component == "todo" else "todo"
+        return (
+            f"the calendar {self.calendar!r} cannot hold {kinds}{takes}; choose another "
+            f"`calendar` under [exporters.caldav] (followup creates it when missing), "
+            f"or set as = {other}"
+        )
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    # -- the small state file: the calendar's URL and the auth scheme, per account ------
+
+    def _calendar_key(self) -> str:
+        return f"{self.username}@{self.url}|{self.calendar}|{self.component}"
+
+    def _remembered(self) -> dict[str, Any]:
+        found = self._load_state().get("calendars", {}).get(self._calendar_key(), {})
+        return found if isinstance(found, dict) else {}
+
+    def _remember(self, values: dict[str, Any]) -> None:
+        state = self._load_state()
+        state.setdefault("calendars", {})[self._calendar_key()] = values
+        self._save_state(state)
+
+    def _state_path(self) -> Path:
+        return self.context.state_dir / STATE_FILE
+
+    def _load_state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._state_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        config.write_private(self._state_path(), json.dumps(state, indent=2))
+
+    # -- `followup auth caldav` -----------------------------------------------------------
+
+    @classmethod
+    def auth_command(cls) -> Any:
+        import click
+
+        @click.command(name="caldav")
+        @click.option("--logout", is_flag=True, help="Forget the stored password.")
+        def auth(logout: bool) -> None:
+            """Store your CalDAV password, checked against the server first.
+
+            Set url and username under [exporters.caldav] in the settings file before.
+            iCloud and Fastmail need an app-specific password (not your account
+            password). It goes to the system keyring when there is one, else to a file
+            only you can read. Example:
+
+                followup auth caldav
+            """
+            if logout:
+                found = config.delete_secret(SECRET_NAME)
+                click.echo("Removed the CalDAV password." if found else "No password was stored.")
+                return
+            exporter = cls(
+                config.load_settings().exporters.get(cls.name, {}),
+                ExportContext(state_dir=config.state_dir()),
+            )
+            missing = [name for name in ("url", "username") if not getattr(exporter, name)]
+            if missing:
+                raise UserError(
+                    f"set {' and '.join(missing)} under [exporters.caldav] in "
+                    f"{config.settings_path()} first, then run `followup auth caldav`"
+                )
+            password = click.prompt(
+                f"CalDAV password for {exporter.username}", hide_input=True
+            ).strip()
+            connection = connect(exporter.url, exporter.username, password)
+            from followup_caldav.dav import CannotHold
+
+            try:
+                connection.find_calendar(exporter.calendar, exporter.component)
+            except CannotHold as refused:
+                raise UserError(exporter._cannot_hold_message(refused.supported)) from None
+            finally:
+                connection.close()
+            where = config.store_secret(SECRET_NAME, password)
+            click.echo(f"CalDAV password checked and stored in {where}.")
+
+        return auth
+
+
+class _ItemFailure(ExportFailed):
+    """One change failed; the others go on."""
