@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,14 @@ USER, PASSWORD = "jane", "correct horse battery staple"
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    if_match: str | None
+    if_none_match: str | None
 
 
 class RadicaleServer:
@@ -49,23 +58,27 @@ class RadicaleServer:
             privileged=True,
         )
         self.app = Application(configuration)
-        self.requests: list[tuple[str, str]] = []  # (method, path) of every request
+        self.requests: list[Request] = []
         self.writes_left: int | None = None  # None: never refuse a write
-        self.lose_answers = 0  # this many writes land, then the client gets a 500
+        self.lost: Counter[str] = Counter()  # method -> this many land, then the answer is a 500
         self.busy = 0  # this many requests get 503 with Retry-After first
         self._lock = threading.Lock()
-        self._server: Any = None
-        self.url = ""
+        self.url = ""  # set once it is served
 
     # -- what tests look at ----------------------------------------------------------
 
     def count(self, *methods: str) -> int:
         with self._lock:
-            return sum(1 for method, _ in self.requests if not methods or method in methods)
+            return sum(1 for r in self.requests if not methods or r.method in methods)
 
     def methods(self) -> Counter[str]:
         with self._lock:
-            return Counter(method for method, _ in self.requests)
+            return Counter(r.method for r in self.requests)
+
+    def lose_answers(self, method: str, count: int = 1) -> None:
+        """The next `count` requests of `method` are carried out, but answered with a 500."""
+        with self._lock:
+            self.lost[method] += count
 
     def writes(self) -> int:
         return self.count(*WRITES)
@@ -75,7 +88,14 @@ class RadicaleServer:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         with self._lock:
-            self.requests.append((method, environ.get("PATH_INFO", "")))
+            self.requests.append(
+                Request(
+                    method,
+                    environ.get("PATH_INFO", ""),
+                    environ.get("HTTP_IF_MATCH"),
+                    environ.get("HTTP_IF_NONE_MATCH"),
+                )
+            )
             if self.busy > 0:
                 self.busy -= 1
                 start_response("503 Service Unavailable", [("Retry-After", "1")])
@@ -83,9 +103,9 @@ class RadicaleServer:
             refuse = method in WRITES and self.writes_left is not None and self.writes_left <= 0
             if method in WRITES and self.writes_left is not None and not refuse:
                 self.writes_left -= 1
-            lose = method in WRITES and self.lose_answers > 0 and not refuse
+            lose = self.lost[method] > 0 and not refuse
             if lose:
-                self.lose_answers -= 1
+                self.lost[method] -= 1
         if refuse:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"injected failure"]
@@ -95,26 +115,35 @@ class RadicaleServer:
             return [b"answer lost"]
         return self.app(environ, start_response)
 
-    def start(self) -> None:
-        import logging
 
-        import waitress.server
+@contextmanager
+def serving(app: Callable[..., Iterable[bytes]]) -> Iterator[str]:
+    """Serve a WSGI app with waitress on a free port of 127.0.0.1; yields its root URL."""
+    import logging
 
-        logging.getLogger("waitress").setLevel(logging.ERROR)
-        self._server = waitress.server.create_server(self, host="127.0.0.1", port=0, threads=4)
-        self.url = f"http://127.0.0.1:{self._server.effective_port}/"
-        threading.Thread(target=self._server.run, daemon=True).start()
+    import waitress.server
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    server: Any = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
+    stopping = threading.Event()
+
+    def loop() -> None:  # in slices, so the sockets are closed only once it has stopped
+        while not stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}/"
+    finally:
+        stopping.set()
+        thread.join()
+        server.close()
 
 
 @contextmanager
 def radicale(folder: Path) -> Iterator[RadicaleServer]:
     server = RadicaleServer(folder)
-    server.start()
-    try:
+    with serving(server) as url:
+        server.url = url
         yield server
-    finally:
-        server.stop()

@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from followup_ics.calendar import COMPONENTS, Component
+
 from followup import config
 from followup.errors import AuthError, ExportFailed, MissingExtra, UserError
 from followup.exporter import Change, ExportContext, Exporter, Found, Outcome, Setting, SyncedTask
 from followup.tasks import Task
 from followup_caldav import resources
-from followup_ics.calendar import COMPONENTS, Component
 
 if TYPE_CHECKING:
     from followup_caldav.dav import CalDavConnection, Listed, Sleep
@@ -54,7 +55,9 @@ def connect(
 
 class CalDavExporter(Exporter):
     name = "caldav"
-    description = "a CalDAV calendar (iCloud, Fastmail, Nextcloud…): events, or to-dos for Reminders"
+    description = (
+        "a CalDAV calendar (iCloud, Fastmail, Nextcloud…): events, or to-dos for Reminders"
+    )
     settings: ClassVar[Sequence[Setting]] = (
         Setting("url", "the server's CalDAV address, e.g. https://caldav.icloud.com"),
         Setting("username", "the account's user name (often the e-mail address)"),
@@ -217,7 +220,9 @@ class CalDavExporter(Exporter):
         """Read back the to-dos the person checked off since the last run (one REPORT)."""
         if self.component != "todo" or self.context.dry_run:
             return
-        live = [s.task for s in tasks if s.remote.status == "planned" and not s.remote.extra.get("done")]
+        live = [
+            s.task for s in tasks if s.remote.status == "planned" and not s.remote.extra.get("done")
+        ]
         if not live:
             return
         done = {key: found for key, found in (self.lookup(live) or {}).items() if found.done}

@@ -10,6 +10,7 @@ carries a precondition, so a replay can never overwrite or duplicate anything.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
-import caldav
+from caldav.davclient import DAVClient
 from caldav.lib import error
 
 from followup.errors import AuthError, ExportFailed
@@ -72,7 +73,7 @@ class CalDavConnection:
         self.username = username
         self.sleep = sleep
         self.jitter = random.Random()
-        self.client = caldav.DAVClient(
+        self.client = DAVClient(
             url=url, username=username, password=password, auth_type=auth_type, timeout=60
         )
 
@@ -91,11 +92,13 @@ class CalDavConnection:
     # -- finding the calendar (first run only: the exporter remembers its URL) -----------
 
     def find_calendar(self, name: str, component: str) -> str | None:
-        """The URL of the calendar with this display name, None when there is none."""
+        """The URL of the calendar with this display name (or the collection followup
+        made for it, should its name not have been set), None when there is none."""
         wanted = CALENDAR_TYPES[component]
         principal = self._call(self.client.principal)
         for calendar in self._call(principal.calendars):
-            if self._call(calendar.get_display_name) != name:
+            made_here = _name_of(str(calendar.url)) == calendar_id(name)
+            if not made_here and self._call(calendar.get_display_name) != name:
                 continue
             supported = self._call(calendar.get_supported_components)
             if supported and wanted not in supported:
@@ -104,12 +107,24 @@ class CalDavConnection:
         return None
 
     def make_calendar(self, name: str, component: str) -> str:
-        """MKCALENDAR with the component set, so the server files the items properly."""
+        """MKCALENDAR with the component set, so the server files the items properly.
+
+        The collection's id derives from the name, so an MKCALENDAR whose answer was lost
+        and is sent again cannot make a second calendar: the server refuses it, and the
+        calendar the first one made is found."""
         principal = self._call(self.client.principal)
         kind = CALENDAR_TYPES[component]
-        calendar = self._call(
-            lambda: principal.make_calendar(name=name, supported_calendar_component_set=[kind])
-        )
+        try:
+            calendar = self._call(
+                lambda: principal.make_calendar(
+                    name=name, cal_id=calendar_id(name), supported_calendar_component_set=[kind]
+                )
+            )
+        except ExportFailed:
+            found = self.find_calendar(name, component)
+            if found is None:
+                raise
+            return found
         return str(calendar.url)
 
     # -- reading and writing objects ------------------------------------------------
@@ -151,9 +166,8 @@ class CalDavConnection:
             return Written(status)
         if status in (403, 409) and SUPPORTED_COMPONENT in _preconditions(response):
             raise CannotHold()
-        raise ExportFailed(
-            f"the CalDAV server refused to store {_name_of(url)} (HTTP {status}: {_reason(response)})"
-        )
+        why = f"HTTP {status}: {_reason(response)}"
+        raise ExportFailed(f"the CalDAV server refused to store {_name_of(url)} ({why})")
 
     def delete(self, url: str, *, etag: str | None) -> Written:
         response = self._send("DELETE", url, headers={"If-Match": etag} if etag else None)
@@ -168,7 +182,8 @@ class CalDavConnection:
     def _send(
         self, method: str, url: str, body: str = "", headers: dict[str, str] | None = None
     ) -> Any:
-        return self._call(lambda: self._checked(self.client.request(url, method, body, headers)))
+        sent = headers or {}
+        return self._call(lambda: self._checked(self.client.request(url, method, body, sent)))
 
     @staticmethod
     def _checked(response: Any) -> Any:
@@ -248,6 +263,11 @@ _CALENDAR_QUERY = """<?xml version="1.0" encoding="utf-8"?>
   <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="{component}"/></C:comp-filter>
   </C:filter>
 </C:calendar-query>"""
+
+
+def calendar_id(name: str) -> str:
+    """The last path segment of the calendar followup makes for a display name."""
+    return f"followup-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
 
 
 def _name_of(href: str) -> str:

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from followup.tasks import Task
 from followup_ics.calendar import CalendarItem, Component, render_object, uid_for
+
+from followup.tasks import Task
 
 HASH_PROPERTY = "X-FOLLOWUP-HASH"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")

@@ -23,7 +23,6 @@ from radicale_server import PASSWORD, USER, RadicaleServer, radicale
 from backends.base import RemoteItem
 from followup.exporter import ExportContext
 
-
 EVERY_OBJECT = """<?xml version="1.0" encoding="utf-8"?>
 <C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
   <D:prop><C:calendar-data/></D:prop>
@@ -84,7 +83,7 @@ class CalDavBackend:
 
     def heal(self) -> None:
         self.server.writes_left = None
-        self.server.lose_answers = 0
+        self.server.lost.clear()
         self.server.busy = 0
 
 
