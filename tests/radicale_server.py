@@ -39,7 +39,8 @@ class RadicaleServer:
     def __init__(self, folder: Path) -> None:
         from radicale import Application, config
 
-        folder.mkdir(parents=True, exist_ok=True)
+        # Made here, or Radicale logs a warning that it is making them
+        (folder / "collections" / "collection-root").mkdir(parents=True, exist_ok=True)
         users = folder / "users"
         users.write_text(f"{USER}:{PASSWORD}\n", encoding="utf-8")
         configuration = config.load()

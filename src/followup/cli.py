@@ -265,7 +265,7 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
     help="Where file exporters write (ics: one <record id>.ics per record).",
 )
 @click.option(
-    "--as", "component", type=click.Choice(["event", "todo"]), help="ics: VEVENT or VTODO."
+    "--as", "component", type=click.Choice(["event", "todo"]), help="ics, caldav: VEVENT or VTODO."
 )
 @click.option(
     "--set",
