@@ -93,4 +93,4 @@ def test_the_sample_settings_file_loads_with_its_folder_and_destinations() -> No
     assert settings.folder is not None and settings.folder.name == "job-search"
     assert settings.destinations == ("ics",)
     assert settings.offsets == {} and settings.country == "US"
-    assert set(settings.exporters) == {"ics", "todoist", "google", "feed"}
+    assert set(settings.exporters) == {"ics", "todoist", "google", "caldav", "feed"}
