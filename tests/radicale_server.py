@@ -62,7 +62,8 @@ class RadicaleServer:
         self.requests: list[Request] = []
         self.writes_left: int | None = None  # None: never refuse a write
         self.lost: Counter[str] = Counter()  # method -> this many land, then the answer is a 500
-        self.busy = 0  # this many requests get 503 with Retry-After first
+        self.busy = 0  # this many requests are turned away first …
+        self.busy_status = "503 Service Unavailable"  # … with this status and Retry-After: 1
         self._lock = threading.Lock()
         self.url = ""  # set once it is served
 
@@ -99,7 +100,7 @@ class RadicaleServer:
             )
             if self.busy > 0:
                 self.busy -= 1
-                start_response("503 Service Unavailable", [("Retry-After", "1")])
+                start_response(self.busy_status, [("Retry-After", "1")])
                 return [b"busy"]
             refuse = method in WRITES and self.writes_left is not None and self.writes_left <= 0
             if method in WRITES and self.writes_left is not None and not refuse:

@@ -297,11 +297,24 @@ def test_lookup_lists_the_calendar_in_one_request(caldav: CalDavBackend, store: 
     assert all(found[t.key].content_hash == t.content_hash for t in tasks)
 
 
-def test_busy_server_is_retried_with_backoff(caldav: CalDavBackend, store: StateStore) -> None:
-    caldav.server.busy = 3  # 503 with Retry-After: 1
+@pytest.mark.parametrize("status", ["503 Service Unavailable", "429 Too Many Requests"])
+def test_busy_server_is_retried_with_backoff(
+    caldav: CalDavBackend, store: StateStore, status: str
+) -> None:
+    caldav.server.busy, caldav.server.busy_status = 3, status  # with Retry-After: 1
     tasks = planned(onsite())
     report = export(caldav, store, tasks)
     assert report.ok and caldav.delays[:3] == [1.0, 1.0, 1.0]
+
+
+def test_a_server_failing_for_good_gives_up_after_backoff(
+    caldav: CalDavBackend, store: StateStore
+) -> None:
+    caldav.fail_after(0)  # every write: 503 without Retry-After
+    report = export(caldav, store, planned(onsite()))
+    assert not report.ok and report.created == 0
+    assert "run the same command again later" in str(report.failures[0].error)
+    assert len(caldav.delays) == 4 and caldav.delays == sorted(caldav.delays)
 
 
 def test_a_wrong_password_is_one_clear_line(caldav: CalDavBackend, store: StateStore) -> None:
