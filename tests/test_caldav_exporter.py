@@ -4,7 +4,7 @@ it is written (preconditions, request counts), what is read back, and the clear 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ from radicale_server import PASSWORD, USER, serving
 
 from followup.config import Settings
 from followup.errors import AuthError, ExportFailed
+from followup.exporter import SyncedTask
 from followup.planner import plan_record
 from followup.record import InterviewRecord, load_record
 from followup.state import StateStore
@@ -213,11 +214,14 @@ def test_a_todo_checked_off_on_the_phone_is_read_back_and_never_undone(
 
     report = export(todos, store, tasks)
     assert any("checked off" in n and "thank-you/jane-doe" in n for n in report.notices)
-    found = todos.make_exporter().lookup(tasks)
+    reader = todos.make_exporter()
+    found = reader.lookup(tasks)
     assert found is not None
-    jane = found[f"{record.id}/thank-you/jane-doe"]
-    assert jane.done and jane.extra["completed"] == "2026-11-21"
-    assert not found[f"{record.id}/thank-you/raj-patel"].done
+    jane_key = f"{record.id}/thank-you/jane-doe"
+    assert found[jane_key].done and not found[f"{record.id}/thank-you/raj-patel"].done
+    rows = store.rows("caldav", reader.target)
+    synced = [SyncedTask(row.task, row.remote) for row in rows if row.task]
+    assert reader.completions(synced) == {jane_key: datetime(2026, 11, 21, 15, 0, tzinfo=UTC)}
 
     # the record changes the thank-you: the person's check stays
     changed = msgspec.structs.replace(record, forgot_to_mention=("the on-call redesign",))
@@ -320,10 +324,11 @@ def test_a_server_failing_for_good_gives_up_after_backoff(
 def test_a_wrong_password_is_one_clear_line(caldav: CalDavBackend, store: StateStore) -> None:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("FOLLOWUP_CALDAV_PASSWORD", "wrong")
-        report = export(caldav, store, planned(onsite()))
-    assert not report.ok
-    assert "rejected the password" in str(report.failures[0].error)
-    assert "followup auth caldav" in str(report.failures[0].error)
+        with pytest.raises(AuthError) as refused:
+            export(caldav, store, planned(onsite()))
+    assert "rejected the password for 'jane'" in str(refused.value)
+    assert "followup auth caldav" in str(refused.value)
+    assert "wrong" not in str(refused.value).replace("rejected", "")
     assert caldav.server.writes() == 0
 
 
@@ -363,9 +368,9 @@ def test_a_calendar_that_cannot_hold_todos_is_named(
             name="Job search", supported_calendar_component_set=["VEVENT"]
         )
     caldav.options["as"] = "todo"
-    report = export(caldav, store, planned(onsite()))
-    assert not report.ok
-    message = str(report.failures[0].error)
+    with pytest.raises(ExportFailed) as refused:
+        export(caldav, store, planned(onsite()))
+    message = str(refused.value)
     assert "'Job search' cannot hold to-dos (it takes VEVENT)" in message
     assert "as = event" in message
     assert caldav.server.count("PUT") == 0
@@ -381,3 +386,21 @@ def test_missing_password_is_an_auth_error(caldav: CalDavBackend) -> None:
         )
         with pytest.raises(AuthError):
             list(exporter.apply([]))
+
+
+def test_a_lost_state_database_adopts_what_stands_without_writing(
+    caldav: CalDavBackend, store: StateStore, tmp_path: Path
+) -> None:
+    tasks = planned(onsite())
+    export(caldav, store, tasks)
+    writes = caldav.server.writes()
+    fresh = StateStore(tmp_path / "another-computer" / "state.db")
+    try:
+        before = len(caldav.server.requests)
+        report = export(caldav, fresh, tasks)
+    finally:
+        fresh.close()
+    assert (report.created, report.updated, report.unchanged) == (0, 0, len(tasks))
+    assert any("adopted 11" in notice for notice in report.notices)
+    assert caldav.server.writes() == writes
+    assert [r.method for r in caldav.server.requests[before:]] == ["REPORT"]

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast, overload
 
 from followup_ics.calendar import COMPONENTS, Component
 
@@ -82,6 +82,7 @@ class CalDavExporter(Exporter):
         self._sleep = sleep
         self._connection: CalDavConnection | None = None
         self._calendar_url: str | None = None
+        self._calendar_missing = False
         self._listing: dict[str, Listed] | None = None  # read at most once per run
 
     @property
@@ -194,61 +195,74 @@ class CalDavExporter(Exporter):
     def lookup(self, tasks: Sequence[Task]) -> Mapping[str, Found] | None:
         if self.context.dry_run:
             return None
-        listing = self._list()
-        keys = resources.key_index(list(tasks))
-        found: dict[str, Found] = {}
         from followup_caldav.dav import resource_url
 
-        calendar_url = self._find_calendar()
-        for listed in listing.values():
-            seen = resources.read(listed.data)
-            if seen is None or seen.cancelled or seen.uid not in keys:
+        found: dict[str, Found] = {}
+        for key, (listed, seen) in self._standing(tasks).items():
+            if seen.cancelled:
                 continue
-            key = keys[seen.uid]
             extra: dict[str, Any] = {"etag": listed.etag}
             if seen.completed is not None:
                 extra["completed"] = seen.completed.isoformat()
             found[key] = Found(
-                remote_id=resource_url(calendar_url, listed.href),
+                remote_id=resource_url(self._find_calendar(), listed.href),
                 content_hash=seen.content_hash,
                 done=seen.done,
                 extra=extra,
             )
         return found
 
-    def publish(self, tasks: Iterable[SyncedTask]) -> None:
-        """Read back the to-dos the person checked off since the last run (one REPORT)."""
+    def completions(self, tasks: Sequence[SyncedTask]) -> Mapping[str, datetime]:
+        """The to-dos checked off in the calendar (a phone, Thunderbird…), and when."""
         if self.component != "todo" or self.context.dry_run:
-            return
-        live = [
-            s.task for s in tasks if s.remote.status == "planned" and not s.remote.extra.get("done")
-        ]
-        if not live:
-            return
-        done = {key: found for key, found in (self.lookup(live) or {}).items() if found.done}
-        if not done:
-            return
-        titles = {task.key: task.title for task in live}
+            return {}
+        live = [s.task for s in tasks if s.remote.status == "planned"]
+        return {
+            key: seen.completed
+            for key, (_, seen) in self._standing(live).items()
+            if seen.completed is not None
+        }
+
+    def publish(self, tasks: Iterable[SyncedTask]) -> None:
+        """Say once which to-dos the person checked off (read with the run's one REPORT)."""
+        synced = list(tasks)
+        done = self.completions(synced)
         state = self._load_state()
         told = set(state.get("completions", {}).get(self.target, []))
         fresh = sorted(set(done) - told)
-        if fresh:
-            shown = "; ".join(f"{key} ({titles[key]!r})" for key in fresh[:5])
-            more = f" and {len(fresh) - 5} more" if len(fresh) > 5 else ""
-            self.context.notice(
-                f"checked off in {self.calendar!r}: {shown}{more}. followup leaves them done there."
-            )
-            state.setdefault("completions", {})[self.target] = sorted(told | set(done))
-            self._save_state(state)
+        if not fresh:
+            return
+        titles = {s.task.key: s.task.title for s in synced}
+        shown = "; ".join(f"{key} ({titles[key]!r})" for key in fresh[:5])
+        more = f" and {len(fresh) - 5} more" if len(fresh) > 5 else ""
+        self.context.notice(
+            f"checked off in {self.calendar!r}: {shown}{more}. followup leaves them done there."
+        )
+        state.setdefault("completions", {})[self.target] = sorted(told | set(done))
+        self._save_state(state)
+
+    def _standing(self, tasks: Sequence[Task]) -> dict[str, tuple[Listed, resources.Standing]]:
+        """What the calendar holds for these tasks, by key, from one listing per run."""
+        keys = resources.key_index(list(tasks))
+        standing = {}
+        for listed in self._list().values():
+            seen = resources.read(listed.data)
+            if seen is not None and seen.uid in keys:
+                standing[keys[seen.uid]] = (listed, seen)
+        return standing
 
     def _list(self) -> dict[str, Listed]:
+        """Every object of the calendar; none when it does not exist yet (it is not made
+        for a read)."""
         if self._listing is None:
             connection = self._connect()
-            listing = connection.list(self._find_calendar(), self.component)
-            if listing is None:  # the remembered calendar is gone: find or make it again
+            calendar_url = self._find_calendar(create=False)
+            listing = connection.list(calendar_url, self.component) if calendar_url else {}
+            if listing is None:  # the remembered calendar is gone: look for it again
                 self._forget_calendar()
-                listing = connection.list(self._find_calendar(), self.component) or {}
-            self._listing = listing
+                calendar_url = self._find_calendar(create=False)
+                listing = connection.list(calendar_url, self.component) if calendar_url else {}
+            self._listing = listing or {}
         return self._listing
 
     # -- the connection and the calendar -------------------------------------------------
@@ -267,8 +281,14 @@ class CalDavExporter(Exporter):
             )
         return self._connection
 
-    def _find_calendar(self) -> str:
-        """The calendar's URL: remembered, else found by display name, else made."""
+    @overload
+    def _find_calendar(self) -> str: ...
+    @overload
+    def _find_calendar(self, *, create: bool) -> str | None: ...
+
+    def _find_calendar(self, *, create: bool = True) -> str | None:
+        """The calendar's URL: remembered, else found by display name, else made
+        (unless `create` is False: then None)."""
         if self._calendar_url is None:
             remembered = self._remembered().get("url")
             if remembered:
@@ -277,11 +297,16 @@ class CalDavExporter(Exporter):
             connection = self._connect()
             from followup_caldav.dav import CannotHold
 
-            try:
-                url = connection.find_calendar(self.calendar, self.component)
-            except CannotHold as refused:
-                raise ExportFailed(self._cannot_hold_message(refused.supported)) from None
+            url = None
+            if not self._calendar_missing:
+                try:
+                    url = connection.find_calendar(self.calendar, self.component)
+                except CannotHold as refused:
+                    raise ExportFailed(self._cannot_hold_message(refused.supported)) from None
             if url is None:
+                self._calendar_missing = True  # looked for once this run
+                if not create:
+                    return None
                 url = connection.make_calendar(self.calendar, self.component)
             self._calendar_url = url
             self._remember({"url": url, "auth": connection.auth_type})
@@ -292,6 +317,7 @@ class CalDavExporter(Exporter):
         state.get("calendars", {}).pop(self._calendar_key(), None)
         self._save_state(state)
         self._calendar_url = None
+        self._calendar_missing = False
 
     def _cannot_hold_message(self, supported: Sequence[str]) -> str:
         kinds = "to-dos" if self.component == "todo" else "events"

@@ -73,6 +73,7 @@ class CalDavConnection:
         self.username = username
         self.sleep = sleep
         self.jitter = random.Random()
+        self.principal: Any = None  # found once per run
         self.client = DAVClient(
             url=url, username=username, password=password, auth_type=auth_type, timeout=60
         )
@@ -95,7 +96,7 @@ class CalDavConnection:
         """The URL of the calendar with this display name (or the collection followup
         made for it, should its name not have been set), None when there is none."""
         wanted = CALENDAR_TYPES[component]
-        principal = self._call(self.client.principal)
+        principal = self._principal()
         for calendar in self._call(principal.calendars):
             made_here = _name_of(str(calendar.url)) == calendar_id(name)
             if not made_here and self._call(calendar.get_display_name) != name:
@@ -112,7 +113,7 @@ class CalDavConnection:
         The collection's id derives from the name, so an MKCALENDAR whose answer was lost
         and is sent again cannot make a second calendar: the server refuses it, and the
         calendar the first one made is found."""
-        principal = self._call(self.client.principal)
+        principal = self._principal()
         kind = CALENDAR_TYPES[component]
         try:
             calendar = self._call(
@@ -126,6 +127,11 @@ class CalDavConnection:
                 raise
             return found
         return str(calendar.url)
+
+    def _principal(self) -> Any:
+        if self.principal is None:
+            self.principal = self._call(self.client.principal)
+        return self.principal
 
     # -- reading and writing objects ------------------------------------------------
 

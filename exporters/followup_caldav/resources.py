@@ -43,11 +43,11 @@ class Standing:
     uid: str
     status: str  # NEEDS-ACTION, COMPLETED, CANCELLED, CONFIRMED, … ("" when absent)
     content_hash: str | None  # X-FOLLOWUP-HASH: None when someone else wrote it last
-    completed: date | None  # when a to-do was checked off
+    completed: datetime | None  # when a to-do was checked off (aware)
 
     @property
     def done(self) -> bool:
-        return self.status == "COMPLETED" or self.completed is not None
+        return self.completed is not None
 
     @property
     def cancelled(self) -> bool:
@@ -65,19 +65,27 @@ def read(data: str | bytes) -> Standing | None:
     for component in calendar.walk():
         if component.name not in ("VEVENT", "VTODO"):
             continue
-        done_at = component.get("COMPLETED")
+        status = str(component.get("STATUS", "")).upper()
         completed = None
-        if done_at is not None:
-            moment = done_at.dt
-            completed = moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment
+        if status == "COMPLETED" or "COMPLETED" in component:
+            # COMPLETED is a UTC date-time (RFC 5545 §3.8.2.1); a client that sets only the
+            # status leaves the last change as the best word on when
+            stamps = (component.get(p) for p in ("COMPLETED", "LAST-MODIFIED", "DTSTAMP"))
+            completed = next((_aware(s.dt) for s in stamps if s is not None), None)
         content_hash = component.get(HASH_PROPERTY)
         return Standing(
             uid=str(component.get("UID", "")),
-            status=str(component.get("STATUS", "")).upper(),
+            status=status,
             content_hash=str(content_hash) if content_hash is not None else None,
             completed=completed,
         )
     return None
+
+
+def _aware(moment: datetime | date) -> datetime:
+    if not isinstance(moment, datetime):
+        return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def key_index(tasks: list[Task]) -> dict[str, str]:
