@@ -25,7 +25,7 @@ from followup.state import StateStore
 from followup.sync import sync
 from followup.tasks import Task
 
-TRIALS = {"memory": 20, "ics": 10, "todoist": 10, "google": 10}
+TRIALS = {"memory": 20, "ics": 10, "todoist": 10, "google": 10, "caldav": 10}
 
 
 class Killed(BaseException):
