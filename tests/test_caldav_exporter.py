@@ -341,8 +341,12 @@ def test_an_unreachable_url_says_so(tmp_path: Path, store: StateStore) -> None:
     with backend(tmp_path) as caldav:
         caldav.options["url"] = f"http://127.0.0.1:{port}/dav/"
         exporter = caldav.make_exporter()
-        with pytest.raises(ExportFailed, match="cannot reach a CalDAV server"):
+        with pytest.raises(ExportFailed) as unreachable:
             exporter.lookup(planned(onsite()))
+    assert str(unreachable.value) == (
+        f"cannot reach a CalDAV server at http://127.0.0.1:{port}/dav/ ([Errno 111] Connection "
+        "refused); check `url` under [exporters.caldav]"
+    )
 
 
 def test_a_server_without_caldav_says_so(tmp_path: Path, store: StateStore) -> None:

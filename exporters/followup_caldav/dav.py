@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -309,8 +310,9 @@ def _never_connected(lost: OSError) -> bool:
 
 
 def _short(failure: BaseException) -> str:
+    """The gist of a library or socket error: "[Errno 111] Connection refused", not a repr."""
     text = str(failure)
-    for marker in ("Errno", "reason "):
-        if marker in text:
-            text = text[text.index(marker) :]
-    return text[:160]
+    errno = re.search(r"\[Errno -?\d+\] [^'\")\]]+", text)
+    if errno:
+        return errno.group(0).strip()
+    return text[text.index("reason ") :][:160] if "reason " in text else text[:160]
