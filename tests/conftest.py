@@ -23,6 +23,7 @@ def followup_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         "FOLLOWUP_GOOGLE_API_URL",
         "FOLLOWUP_GOOGLE_TOKEN_URI",
         "FOLLOWUP_TODOIST_API_URL",
+        "FOLLOWUP_CALDAV_PASSWORD",
     ):
         monkeypatch.delenv(name, raising=False)
     yield home
