@@ -6,6 +6,7 @@ import json
 import shutil
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,41 @@ def test_auth_checks_the_password_then_stores_it_privately(
 
     assert followup("auth", "caldav", "--logout").exit_code == 0
     assert "caldav" not in json.loads(secrets.read_text())
+
+
+def test_sync_records_a_todo_checked_off_on_the_phone_in_the_record(
+    caldav: CalDavBackend, tmp_path: Path, followup_home: Path
+) -> None:
+    folder = tmp_path / "search"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "onsite-acme.yaml", folder / "onsite-acme.yaml")
+    (followup_home / "config" / "config.toml").write_text(
+        f'folder = "{folder}"\ndestinations = ["caldav"]\n\n'
+        f'[exporters.caldav]\nurl = "{caldav.server.url}"\nusername = "{USER}"\nas = "todo"\n',
+        encoding="utf-8",
+    )
+    first = followup("sync")
+    assert first.exit_code == 0, first.output
+
+    import caldav as library
+
+    with library.DAVClient(url=caldav.server.url, username=USER, password=PASSWORD) as client:
+        [calendar] = client.principal().calendars()
+        jane = "acme-backend-2026-11/thank-you/jane-doe@followup"
+        [todo] = [t for t in calendar.todos() if t.icalendar_component["UID"] == jane]
+        todo.complete(completion_timestamp=datetime(2026, 11, 21, 15, 0, tzinfo=UTC))
+
+    writes = caldav.server.writes()
+    second = followup("sync")
+    assert second.exit_code == 0, second.output
+    assert "recorded as done in" in second.output and "thank-you/jane-doe (2026-11-21)" in (
+        second.output
+    )
+    assert "thank-you/jane-doe: 2026-11-21" in (folder / "onsite-acme.yaml").read_text()
+    assert caldav.server.writes() == writes, "the server already shows it done"
+    [jane_now] = [c for c in caldav.objects() if str(c["UID"]) == jane]
+    assert str(jane_now["STATUS"]) == "COMPLETED"
+
+    third = followup("sync")
+    assert third.exit_code == 0 and "recorded as done" not in third.output
+    assert caldav.server.writes() == writes

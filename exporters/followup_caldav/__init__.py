@@ -126,59 +126,60 @@ class CalDavExporter(Exporter):
         connection, calendar_url = self._connect(), self._find_calendar()
         from followup_caldav.dav import resource_url
 
-        url = resource_url(calendar_url, resources.resource_name(change.task.key))
+        name = resources.resource_name(change.task.key)
+        url = resource_url(calendar_url, name)
         remote = change.remote
         etag = remote.extra.get("etag") if remote and change.action != "create" else None
-        if change.action == "cancel" and self.component == "event":
-            if not (remote and remote.remote_id):
-                return Outcome(change, remote_id=None)
-            written = connection.delete(url, etag=etag) if etag else None
-            if written is None or written.status == 412:
-                return self._cancel_as_it_stands(change, url)
-            return Outcome(change, remote_id=url, extra={"etag": None})
-        data = self._render(change)
+        removing = change.action == "cancel" and self.component == "event"
+        if removing and not (remote and remote.remote_id):
+            return Outcome(change, remote_id=None)
+        listed = self._listing.get(name) if self._listing is not None else None
+        if listed is not None and listed.etag != etag:
+            return self._over(change, url, listed)  # changed since our write: read this run
         if etag is None and change.action != "create":
-            return self._write_over(change, url, data)  # no ETag known: read it first
-        written = connection.put(url, data, etag=etag)
-        if written.status == 412 or written.status == 404:
-            return self._write_over(change, url, data)
-        return Outcome(change, remote_id=url, extra={"etag": written.etag})
+            return self._over(change, url, connection.get(url))  # no ETag known: read it first
+        if removing:
+            written = connection.delete(url, etag=etag)
+        else:
+            written = connection.put(url, self._render(change), etag=etag)
+        if written.status in (404, 412):
+            return self._over(change, url, connection.get(url))
+        return Outcome(change, remote_id=url, extra={"etag": None if removing else written.etag})
 
-    def _write_over(self, change: Change, url: str, data: bytes) -> Outcome:
-        """After a 412 (or with no ETag known): re-read the resource, then decide.
+    def _over(self, change: Change, url: str, standing: Listed | None) -> Outcome:
+        """Carry out a change on the version that stands now (after a 412, or when the ETag
+        last written is not the current one).
 
         Our own earlier write (its answer lost) is adopted as it is; a to-do the person
         checked off is left checked off; anything else gets the plan, on that exact version.
         """
         connection = self._connect()
-        standing = connection.get(url)
-        if standing is None:
-            written = connection.put(url, data, etag=None)
+        seen = resources.read(standing.data) if standing is not None else None
+        if seen is not None and seen.done and self.component == "todo":
+            return self._left_done(change, url, standing.etag if standing else None)
+        if change.action == "cancel" and self.component == "event":
+            if standing is None:
+                return Outcome(change, remote_id=url, extra={"etag": None})  # already gone
+            written = connection.delete(url, etag=standing.etag)
+        elif standing is not None and seen and seen.content_hash == change.task.content_hash:
+            return Outcome(change, remote_id=url, extra={"etag": standing.etag})
         else:
-            seen = resources.read(standing.data)
-            if seen is not None and seen.done and self.component == "todo":
-                return self._left_done(change, url, standing.etag)
-            if seen is not None and seen.content_hash == change.task.content_hash:
-                return Outcome(change, remote_id=url, extra={"etag": standing.etag})
-            written = connection.put(url, data, etag=standing.etag)
-        if written.status in (404, 412):
+            data = self._render(change)
+            written = connection.put(url, data, etag=standing.etag if standing else None)
+        if written.status == 412:
             raise _ItemFailure("it changed on the server while followup wrote it; run again")
+        if change.action == "cancel" and self.component == "event":
+            return Outcome(change, remote_id=url, extra={"etag": None})
+        if written.status == 404:
+            raise _ItemFailure("it was removed on the server while followup wrote it; run again")
         return Outcome(change, remote_id=url, extra={"etag": written.etag})
 
-    def _cancel_as_it_stands(self, change: Change, url: str) -> Outcome:
-        connection = self._connect()
-        standing = connection.get(url)
-        if standing is not None:
-            written = connection.delete(url, etag=standing.etag)
-            if written.status == 412:
-                raise _ItemFailure("it changed on the server while followup removed it; run again")
-        return Outcome(change, remote_id=url, extra={"etag": None})
-
     def _left_done(self, change: Change, url: str, etag: str | None) -> Outcome:
-        self.context.notice(
-            f"{change.task.title!r} was checked off in {self.calendar!r}; "
-            "followup left it done there."
-        )
+        if change.task.status != "done":  # the record does not know yet: say why it stays done
+            self.context.notice(
+                f"{change.task.title!r} was checked off in {self.calendar!r}; "
+                "followup left it done there."
+            )
         return Outcome(change, remote_id=url, extra={"etag": etag, "done": True})
 
     def _render(self, change: Change) -> bytes:
