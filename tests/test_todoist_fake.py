@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -200,3 +200,131 @@ def test_the_user_resource_shows_the_plan_and_is_a_read(
     assert (fake.reads(), fake.writes(), fake.batches) == (1, 0, [])
     sync(fake, [item_add("w", content="a write")])
     assert (fake.reads(), fake.writes()) == (1, 1)
+
+
+def sync_answer(fake: FakeTodoist, commands: list[dict[str, Any]]) -> dict[str, Any]:
+    return sync(fake, commands)["sync_status"]
+
+
+def test_unknown_commands_and_arguments_are_refused(fake: FakeTodoist) -> None:
+    added = sync(fake, [item_add("a", content="Call Acme")])["temp_id_mapping"]["t-a"]
+    status = sync_answer(
+        fake,
+        [
+            {"type": "item_close", "uuid": "c", "args": {"id": added}},  # v9, not v1
+            {"type": "item_complete", "uuid": "d", "args": {"id": added}},  # no completed_at
+            item_add("e", content="x", colour="red"),
+            {"type": "item_update", "uuid": "f", "args": {"id": added, "section_id": "1"}},
+        ],
+    )
+    assert [status[k]["http_code"] for k in "cdef"] == [400] * 4
+    assert status["c"]["error_tag"] == "INVALID_COMMAND"
+    done = {"id": added, "completed_at": "2026-11-20T21:00:00Z"}
+    assert sync_answer(fake, [{"type": "item_complete", "uuid": "g", "args": done}]) == {"g": "ok"}
+
+
+def test_plan_limits_are_served_and_enforced(fake: FakeTodoist) -> None:
+    fake.plan = "beginner"
+    response = httpx.post(
+        f"{fake.url}/sync",
+        headers={"Authorization": f"Bearer {fake.token}"},
+        data={"sync_token": "*", "resource_types": json.dumps(["user_plan_limits"])},
+    ).json()
+    limits = response["user_plan_limits"]["current"]
+    assert (limits["sections_per_project"], limits["tasks_per_project"]) == (20, 300)
+    assert limits["active_projects"] == 5
+    fake.limits = {"sections_per_project": 2, "tasks_per_project": 1}
+    project = fake._add_project("Job search")["id"]
+    sections = [
+        {"type": "section_add", "uuid": f"s{n}", "args": {"name": f"S{n}", "project_id": project}}
+        for n in range(3)
+    ]
+    status = sync_answer(fake, sections)
+    assert (status["s0"], status["s1"], status["s2"]["http_code"]) == ("ok", "ok", 403)
+    status = sync_answer(fake, [item_add(u, content=u, project_id=project) for u in ("i1", "i2")])
+    assert status["i1"] == "ok" and status["i2"]["http_code"] == 403
+    for n in range(3):  # with the inbox and Job search: 5, the Beginner limit
+        fake._add_project(f"P{n}")
+    add = {"type": "project_add", "uuid": "p", "args": {"name": "One more"}}
+    assert sync_answer(fake, [add])["p"]["http_code"] == 403
+
+
+def test_section_delete_takes_completed_tasks_with_it(fake: FakeTodoist) -> None:
+    project = fake._add_project("Job search")["id"]
+    made = sync(
+        fake,
+        [
+            {
+                "type": "section_add",
+                "uuid": "s",
+                "temp_id": "ts",
+                "args": {"name": "Acme", "project_id": project},
+            },
+            item_add("i", content="done already", project_id=project, section_id="ts"),
+        ],
+    )["temp_id_mapping"]
+    fake.complete(made["t-i"])
+    sync(fake, [{"type": "section_delete", "uuid": "d", "args": {"id": made["ts"]}}])
+    assert fake.items[made["t-i"]]["is_deleted"]
+
+
+def test_completed_tasks_are_missing_from_the_active_list(fake: FakeTodoist) -> None:
+    made = sync(fake, [item_add("i", content="done"), item_add("j", content="open")])
+    fake.complete(made["temp_id_mapping"]["t-i"])
+    api = sdk(fake)
+    assert [t.content for page in api.get_tasks() for t in page] == ["open"]
+    now = datetime.now(ZoneInfo("UTC"))
+    done = [
+        t.content
+        for page in api.get_completed_tasks_by_completion_date(
+            since=now - timedelta(days=1), until=now + timedelta(days=1)
+        )
+        for t in page
+    ]
+    assert done == ["done"]
+    with pytest.raises(httpx.HTTPStatusError):  # more than 3 months at once
+        next(api.get_completed_tasks_by_completion_date(since=now - timedelta(days=120), until=now))
+
+
+def test_an_archived_project_is_got_but_takes_no_tasks(fake: FakeTodoist) -> None:
+    project = fake._add_project("Job search")
+    project["is_archived"] = True
+    api = sdk(fake)  # keep it: the SDK closes its client when collected
+    assert api.get_project(project["id"]).is_archived
+    assert [p.name for page in api.get_projects() for p in page] == ["Inbox"]
+    status = sync_answer(fake, [item_add("i", content="x", project_id=project["id"])])
+    assert status["i"]["http_code"] == 404
+
+
+@pytest.mark.parametrize("replay", ["mapping", "ok", "error"])
+def test_a_repeated_uuid_is_answered_as_configured(fake: FakeTodoist, replay: str) -> None:
+    fake.replay = replay
+    first = sync(fake, [item_add("u", content="once")])
+    again = sync(fake, [item_add("u", content="once")])
+    assert first["sync_status"]["u"] == "ok" and len(fake.live_items()) == 1
+    if replay == "mapping":
+        assert again["temp_id_mapping"] == first["temp_id_mapping"]
+    elif replay == "ok":
+        assert again["sync_status"]["u"] == "ok" and again["temp_id_mapping"] == {}
+    else:
+        assert again["sync_status"]["u"]["http_code"] == 400 and again["temp_id_mapping"] == {}
+
+
+@pytest.mark.slow
+def test_a_slow_answer_comes_late_and_a_big_body_is_refused(fake: FakeTodoist) -> None:
+    fake.slow_seconds, fake.slow_writes = 0.5, 1
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{fake.url}/sync",
+            headers={"Authorization": f"Bearer {fake.token}"},
+            data={"commands": json.dumps([item_add("s", content="slow")])},
+            timeout=0.2,
+        )
+    assert len(fake.live_items()) == 1  # applied all the same
+    big = [item_add(str(n), content="x", description="é" * 16_000) for n in range(40)]
+    response = httpx.post(
+        f"{fake.url}/sync",
+        headers={"Authorization": f"Bearer {fake.token}"},
+        data={"commands": json.dumps(big, ensure_ascii=False)},
+    )
+    assert response.status_code == 413 and len(fake.live_items()) == 1

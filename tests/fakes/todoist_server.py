@@ -1,14 +1,23 @@
 """A fake Todoist API v1 on 127.0.0.1, enough of the service to drive the real SDK.
 
-It behaves like the service where followup depends on it: server-assigned ids, cursor
-pagination on the REST lists, the `/sync` endpoint (at most 100 commands, each `uuid`
-executed once with its original result replayed, `temp_id_mapping`; reads of the `user`
-resource, whose `is_premium`/`premium_status` follow the plan), 401 for a wrong token,
-403 for reminders on a free plan, and the validation the real API applies (one due
-field only, a duration needs its unit, content ≤ 500, priority 1–4, …).
+A fake is a claim about the service, so every behaviour below names its source in one
+line. Sources, by short name:
+  [v1]      Todoist API v1 reference, https://developer.todoist.com/api/v1/
+  [limits]  Help centre, "Usage limits in Todoist",
+            https://get.todoist.help/hc/en-us/articles/205064592-Usage-limits-in-Todoist
+  [ts-cmd]  Doist/todoist-api-typescript src/types/sync/commands/*.ts (the v1 command list
+            and each command's arguments, as Doist's own SDK types them)
+  [ts-res]  Doist/todoist-api-typescript src/types/sync/resource-types.ts and
+            resources/user-plan-limits.ts (`user_plan_limits`: current/next limits)
+  [py-sdk]  Doist/todoist-api-python todoist_api_python/api.py (completed-task windows)
+  [rest-v2] The REST v2 reference's "Request Limits" (1 MiB POST body, 15 s processing),
+            which v1 inherited
+  [issue]   What issue 12 reports of the real service where the reference is silent
+            (how a repeated uuid is answered)
 
-Faults can be switched on: random 429 (with Retry-After), 503, connection resets and
-"lost" responses (the write is applied, then the connection drops), or `fail_after(n)`.
+Where the sources are silent the fake is stricter rather than kinder (marked "stricter").
+Faults can be switched on: random 429 (with Retry-After), 503, connection resets, slow
+answers and "lost" responses (the write is applied, then the connection drops).
 """
 
 from __future__ import annotations
@@ -21,9 +30,10 @@ import re
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,11 +41,172 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = "/api/v1"
 STAMP = "2026-01-01T00:00:00.000000Z"  # the fake's clock never moves: tests never read time
-MAX_COMMANDS = 100
-CONTENT_LIMIT = 500
-DESCRIPTION_LIMIT = 16383
-LABEL_LIMIT = 60
-PAGE_DEFAULT, PAGE_MAX = 50, 200
+MAX_COMMANDS = 100  # [v1] "a maximum of 100 commands" per /sync request
+MAX_BODY = 1024 * 1024  # [rest-v2] "1 MiB HTTP request body limit on POST requests"
+CONTENT_LIMIT = 500  # [limits] task name 500 characters
+DESCRIPTION_LIMIT = 16383  # [limits] task description 16383 characters
+LABEL_LIMIT = 60  # [limits] label name 60 characters
+PAGE_DEFAULT, PAGE_MAX = 50, 200  # [py-sdk] `limit` is Ge(1), Le(200)
+COMPLETED_WINDOW = timedelta(days=90)  # [py-sdk] by_completion_date: "up to 3 months" (stricter)
+
+# [limits] "General limits" apply to every plan; "Personal limits" differ by plan. Names as
+# `user_plan_limits` spells them [ts-res]. "free" is a Beginner account from before
+# reminders came to that plan (the help centre then listed its reminders as 0); "beginner"
+# is the current Beginner plan.
+_GENERAL = {"sections_per_project": 20, "tasks_per_project": 300, "labels_per_task": 100}
+PLANS: dict[str, dict[str, int]] = {
+    "pro": {**_GENERAL, "active_projects": 300, "reminders_per_user": 700, "filters_per_user": 150},
+    "beginner": {
+        **_GENERAL,
+        "active_projects": 5,
+        "reminders_per_user": 700,
+        "filters_per_user": 3,
+    },
+    "free": {**_GENERAL, "active_projects": 5, "reminders_per_user": 0, "filters_per_user": 3},
+}
+
+# [ts-cmd] The commands followup may meet and each one's arguments (snake_case on the wire).
+# Anything else is refused: an unknown command, or an argument the command does not take.
+COMMAND_ARGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {  # (required, optional)
+    "project_add": (
+        frozenset({"name"}),
+        frozenset(
+            {
+                "parent_id",
+                "color",
+                "child_order",
+                "is_favorite",
+                "view_style",
+                "description",
+                "workspace_id",
+                "folder_id",
+            }
+        ),
+    ),
+    "project_archive": (frozenset({"id"}), frozenset()),
+    "project_unarchive": (frozenset({"id"}), frozenset()),
+    "project_delete": (frozenset({"id"}), frozenset()),
+    "section_add": (frozenset({"name", "project_id"}), frozenset({"section_order", "added_at"})),
+    "section_archive": (frozenset({"id"}), frozenset({"archived_at"})),
+    "section_unarchive": (frozenset({"id"}), frozenset()),
+    "section_delete": (frozenset({"id"}), frozenset()),
+    "item_add": (
+        frozenset({"content"}),
+        frozenset(
+            {
+                "description",
+                "project_id",
+                "due",
+                "deadline",
+                "duration",
+                "priority",
+                "parent_id",
+                "child_order",
+                "section_id",
+                "day_order",
+                "is_collapsed",
+                "labels",
+                "assigned_by_uid",
+                "responsible_uid",
+                "auto_reminder",
+                "auto_parse_labels",
+            }
+        ),
+    ),
+    "item_update": (
+        frozenset({"id"}),
+        frozenset(
+            {
+                "content",
+                "description",
+                "due",
+                "deadline",
+                "duration",
+                "priority",
+                "is_collapsed",
+                "labels",
+                "assigned_by_uid",
+                "responsible_uid",
+                "day_order",
+            }
+        ),
+    ),
+    "item_move": (frozenset({"id"}), frozenset({"parent_id", "section_id", "project_id"})),
+    "item_complete": (frozenset({"id", "completed_at"}), frozenset({"force_history", "from_undo"})),
+    "item_uncomplete": (frozenset({"id"}), frozenset()),
+    "item_delete": (frozenset({"id"}), frozenset()),
+    "reminder_add": (
+        frozenset({"type", "item_id"}),
+        frozenset(
+            {
+                "service",
+                "notify_uid",
+                "minute_offset",
+                "due",
+                "name",
+                "loc_lat",
+                "loc_long",
+                "radius",
+                "loc_trigger",
+            }
+        ),
+    ),
+    "reminder_update": (
+        frozenset({"id", "type"}),
+        frozenset(
+            {
+                "service",
+                "notify_uid",
+                "minute_offset",
+                "due",
+                "name",
+                "loc_lat",
+                "loc_long",
+                "radius",
+                "loc_trigger",
+            }
+        ),
+    ),
+    "reminder_delete": (frozenset({"id"}), frozenset()),
+}
+# [ts-res] the resource types a /sync read may ask for ("all" is the documented catch-all)
+RESOURCE_TYPES = frozenset(
+    {
+        "all",
+        "labels",
+        "projects",
+        "items",
+        "notes",
+        "project_notes",
+        "sections",
+        "filters",
+        "reminders",
+        "reminders_location",
+        "locations",
+        "user",
+        "live_notifications",
+        "collaborators",
+        "collaborator_states",
+        "user_settings",
+        "notification_settings",
+        "user_plan_limits",
+        "completed_info",
+        "stats",
+        "workspaces",
+        "workspace_users",
+        "workspace_filters",
+        "view_options",
+        "project_view_options_defaults",
+        "role_actions",
+        "folders",
+        "workspace_goals",
+        "day_orders",
+        "calendars",
+        "calendar_accounts",
+        "suggestions",
+        "tooltips",
+    }
+)
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z?)$")
@@ -111,9 +282,22 @@ class Request:
 class FakeTodoist:
     """The service's state plus an HTTP server; use as a context manager."""
 
-    def __init__(self, token: str = "fake-todoist-token-7f3a9c", plan: str = "pro") -> None:
+    def __init__(
+        self,
+        token: str = "fake-todoist-token-7f3a9c",
+        plan: str = "pro",
+        user_id: str = "2671355",
+    ) -> None:
         self.token = token
-        self.plan = plan  # "pro" or "free" (no reminders)
+        self.plan = plan  # a key of PLANS
+        self.user_id = user_id
+        self.limits: dict[str, int] = {}  # overrides of the plan's limits, for tests
+        # How a repeated uuid is answered [issue]: the first answer again ("mapping"),
+        # "ok" with no temp_id_mapping, or an error object ("error").
+        self.replay = "mapping"
+        self.slow_seconds = 0.0  # how long a "slow" fate holds the answer back
+        self.slow_writes = 0  # the next writes answered slowly (applied at once)
+        self.lose_writes = 0  # the next writes applied, then their answers lost
         self.projects: dict[str, Json] = {}
         self.sections: dict[str, Json] = {}
         self.items: dict[str, Json] = {}
@@ -122,7 +306,7 @@ class FakeTodoist:
         self.batches: list[list[Json]] = []  # the commands of each /sync write, as received
         self.requests: list[Request] = []
         self.faults: Faults | None = None
-        # The next requests' fates: a status, "reset", "lost", or None for no trouble.
+        # The next requests' fates: a status, "reset", "lost", "slow", or None for no trouble.
         self.script: list[int | str | None] = []
         self.retry_after = 3  # seconds, sent with every 429
         self.writes_left: int | None = None  # commands (or REST writes) still allowed
@@ -166,7 +350,7 @@ class FakeTodoist:
         and a few around them)."""
         pro = self.plan == "pro"
         return {
-            "id": "fake-user",
+            "id": self.user_id,
             "email": "jane.seeker@example.com",
             "full_name": "Jane Seeker",
             "inbox_project_id": self.inbox_id,
@@ -175,6 +359,20 @@ class FakeTodoist:
             "premium_until": "2027-01-01T00:00:00.000000Z" if pro else None,
             "tz_info": {"timezone": "America/New_York", "gmt_string": "-05:00"},
         }
+
+    def plan_limits(self) -> Json:
+        """[ts-res] `user_plan_limits`: the limits of the current plan, and of the next one."""
+        current = {**PLANS[self.plan], **self.limits}
+        return {"current": current, "next": None if self.plan == "pro" else PLANS["pro"]}
+
+    def limit(self, name: str) -> int:
+        return int(self.plan_limits()["current"][name])
+
+    def complete(self, item_id: str) -> None:
+        """The person ticks the task off in Todoist."""
+        with self._lock:
+            item = self.items[item_id]
+            item["checked"], item["completed_at"] = True, _now()
 
     def live_items(self, project_id: str | None = None) -> list[Json]:
         with self._lock:
@@ -242,6 +440,7 @@ class FakeTodoist:
             ("GET", "/projects/*"): self._get_project,
             ("GET", "/sections"): self._list_sections,
             ("GET", "/tasks"): self._list_tasks,
+            ("GET", "/tasks/completed/by_completion_date"): self._completed_tasks,
             ("GET", "/tasks/*"): self._get_task,
             ("POST", "/tasks"): self._rest_add_task,
             ("POST", "/reminders"): self._rest_add_reminder,
@@ -259,6 +458,7 @@ class FakeTodoist:
         return _page([p for p in self.projects.values() if _active(p)], query)
 
     def _get_project(self, query: dict[str, str], body: bytes, project_id: str) -> Json:
+        # [v1] an archived project is still got by id, with is_archived; a deleted one is 404
         project = self.projects.get(project_id)
         if project is None or project["is_deleted"]:
             raise ApiError(404, "NOT_FOUND", "Project not found")
@@ -274,12 +474,34 @@ class FakeTodoist:
         return _page(found, query)
 
     def _list_tasks(self, query: dict[str, str], body: bytes, _: str) -> Json:
+        # [v1] GET /tasks lists active tasks only: completed ones are missing from it.
         found = [
             item
             for item in self.live_items(query.get("project_id"))
             if "section_id" not in query or item["section_id"] == query["section_id"]
         ]
         return _page(found, query)
+
+    def _completed_tasks(self, query: dict[str, str], body: bytes, _: str) -> Json:
+        """[py-sdk] completed tasks by completion date: `since`/`until` required, at most 3
+        months apart; [ts-cmd GetCompletedTasksByCompletionDateArgs] project_id, section_id
+        filter; answered under "items" with a cursor."""
+        try:
+            since, until = (_instant(query[name]) for name in ("since", "until"))
+        except KeyError as missing:
+            raise _invalid(str(missing.args[0]), "since and until are required") from None
+        if not timedelta(0) <= until - since <= COMPLETED_WINDOW:
+            raise _invalid("until", "the window is at most 3 months, since before until")
+        found = [
+            item
+            for item in self.items.values()
+            if item["checked"]
+            and not item["is_deleted"]
+            and since <= _instant(item["completed_at"]) <= until
+            and all(item[k] == query[k] for k in ("project_id", "section_id") if k in query)
+        ]
+        page = _page(found, query)
+        return {"items": page["results"], "next_cursor": page["next_cursor"]}
 
     def _get_task(self, query: dict[str, str], body: bytes, item_id: str) -> Json:
         item = self.items.get(item_id)
@@ -313,10 +535,12 @@ class FakeTodoist:
     # -- /sync -----------------------------------------------------------------
 
     def _sync(self, query: dict[str, str], body: bytes, _: str) -> Json:
+        if len(body) > MAX_BODY:  # [rest-v2] 1 MiB; the status is stricter: 413, no command run
+            raise ApiError(413, "REQUEST_TOO_LARGE", f"the body is over {MAX_BODY} bytes")
         form = _form(body)
         commands = _commands(form)
         resource_types = _resource_types(form)
-        if len(commands) > MAX_COMMANDS:
+        if len(commands) > MAX_COMMANDS:  # [v1] "a maximum of 100 commands"
             raise ApiError(400, "TOO_MANY_COMMANDS", f"at most {MAX_COMMANDS} commands")
         if commands:
             self.batches.append(commands)
@@ -326,12 +550,20 @@ class FakeTodoist:
             uuid = command.get("uuid")
             if not isinstance(uuid, str) or not uuid:
                 raise _invalid("uuid", "every command needs a uuid")
-            if uuid not in self.executed:  # a uuid runs once; a repeat gets the first answer
-                if self.writes_left is not None:
-                    if self.writes_left <= 0:
-                        raise Interrupted  # what ran so far stays applied; no answer
-                    self.writes_left -= 1
-                self.executed[uuid] = self._run(command, mapping)
+            if uuid in self.executed:  # [v1] a uuid runs once; [issue] three ways to answer
+                status, created = self.executed[uuid]
+                if self.replay == "ok":
+                    status, created = "ok", {}
+                elif self.replay == "error":
+                    status, created = _replayed.body(), {}
+                statuses[uuid] = status
+                mapping.update(created)
+                continue
+            if self.writes_left is not None:
+                if self.writes_left <= 0:
+                    raise Interrupted  # what ran so far stays applied; no answer
+                self.writes_left -= 1
+            self.executed[uuid] = self._run(command, mapping)
             status, created = self.executed[uuid]
             statuses[uuid] = status
             mapping.update(created)
@@ -345,8 +577,13 @@ class FakeTodoist:
             if form.get("sync_token") != "*":
                 raise _invalid("sync_token", "the fake serves full reads only (sync_token '*')")
             answer["full_sync"] = True
-            if {"user", "all"} & set(resource_types):
+            wanted = set(resource_types)
+            if {"user", "all"} & wanted:
                 answer["user"] = self.user()
+            if {"user_plan_limits", "all"} & wanted:
+                answer["user_plan_limits"] = self.plan_limits()
+            if {"reminders", "all"} & wanted:
+                answer["reminders"] = [r for r in self.reminders.values() if not r["is_deleted"]]
         return answer
 
     def is_write(self, method: str, target: str, body: bytes) -> bool:
@@ -365,6 +602,7 @@ class FakeTodoist:
         args = command.get("args")
         handlers: dict[str, Callable[[Json], Json | None]] = {
             "project_add": self._project_add,
+            "project_archive": self._project_archive,
             "section_add": self._section_add,
             "section_delete": self._section_delete,
             "section_archive": self._section_archive,
@@ -372,17 +610,21 @@ class FakeTodoist:
             "item_update": self._item_update,
             "item_move": self._item_move,
             "item_delete": self._item_delete,
-            "item_close": self._item_close,
-            "item_complete": self._item_close,
+            "item_complete": self._item_complete,
             "reminder_add": self._reminder_add,
             "reminder_update": self._reminder_update,
             "reminder_delete": self._reminder_delete,
         }
         try:
-            if kind not in handlers:
+            if kind not in handlers or kind not in COMMAND_ARGS:  # [ts-cmd] no item_close in v1
                 raise ApiError(400, "INVALID_COMMAND", f"unknown command type {kind!r}")
             if not isinstance(args, dict):
                 raise _invalid("args", "args must be an object")
+            required, optional = COMMAND_ARGS[kind]
+            if missing := sorted(required - args.keys()):
+                raise _invalid(missing[0], f"{kind} needs {missing[0]}")
+            if unknown := sorted(args.keys() - required - optional):
+                raise _invalid(unknown[0], f"{kind} takes no argument {unknown[0]!r}")
             resolved = {
                 key: mapping.get(value, value) if isinstance(value, str) else value
                 for key, value in args.items()
@@ -428,9 +670,15 @@ class FakeTodoist:
 
     def _project_add(self, args: Json) -> Json:
         name = args.get("name")
-        if not isinstance(name, str) or not 1 <= len(name) <= 120:
+        if not isinstance(name, str) or not 1 <= len(name) <= 120:  # [limits] 120 characters
             raise _invalid("name", "project name must be 1–120 characters")
+        active = sum(1 for p in self.projects.values() if _active(p))  # the inbox too: stricter
+        if active >= self.limit("active_projects"):  # [limits] Beginner 5, Pro 300
+            raise ApiError(403, "MAX_PROJECTS_LIMIT_REACHED", "Maximum number of projects")
         return self._add_project(name)
+
+    def _project_archive(self, args: Json) -> None:
+        self._project(args.get("id"))["is_archived"] = True
 
     def _project(self, project_id: Any) -> Json:
         project = self.projects.get(project_id) if isinstance(project_id, str) else None
@@ -455,6 +703,10 @@ class FakeTodoist:
         if not isinstance(name, str) or not 1 <= len(name) <= 2048:
             raise _invalid("name", "section name must be 1–2048 characters")
         project = self._project(args.get("project_id"))
+        # [limits] 20 sections per project; archived ones count too (stricter: undocumented)
+        held = [s for s in self.sections.values() if s["project_id"] == project["id"]]
+        if sum(1 for s in held if not s["is_deleted"]) >= self.limit("sections_per_project"):
+            raise ApiError(403, "MAX_SECTIONS_LIMIT_REACHED", "Maximum number of sections")
         section = {
             "id": self._new_id(),
             "name": name,
@@ -470,8 +722,8 @@ class FakeTodoist:
     def _section_delete(self, args: Json) -> None:
         section = self._section(args.get("id"))
         section["is_deleted"] = True
-        for item in self.items.values():  # Todoist deletes a section's tasks with it
-            if item["section_id"] == section["id"]:
+        for item in self.items.values():  # [v1] section_delete deletes all its tasks,
+            if item["section_id"] == section["id"]:  # completed ones included
                 item["is_deleted"] = True
 
     def _section_archive(self, args: Json) -> None:
@@ -486,7 +738,10 @@ class FakeTodoist:
             project_id = args.get("project_id", section["project_id"])
             if section["project_id"] != project_id:
                 raise _invalid("section_id", "section is not in that project")
-        self._project(project_id)
+        project = self._project(project_id)  # archived projects take no tasks (404, stricter)
+        active = sum(1 for i in self.live_items(project["id"]))
+        if active >= self.limit("tasks_per_project"):  # [limits] 300 active tasks per project
+            raise ApiError(403, "MAX_ITEMS_LIMIT_REACHED", "Maximum number of tasks in project")
         item = {
             "id": self._new_id(),
             "content": "",
@@ -506,10 +761,10 @@ class FakeTodoist:
             "completed_at": None,
             "checked": False,
             "is_deleted": False,
-            "added_by_uid": "fake-user",
+            "added_by_uid": self.user_id,
             "added_at": STAMP,
             "updated_at": STAMP,
-            "user_id": "fake-user",
+            "user_id": self.user_id,
         }
         _set_fields(item, args)
         self.items[item["id"]] = item
@@ -539,13 +794,20 @@ class FakeTodoist:
             if reminder["item_id"] == item["id"]:
                 reminder["is_deleted"] = True
 
-    def _item_close(self, args: Json) -> None:
+    def _item_complete(self, args: Json) -> None:
         item = self._item(args.get("id"))
-        item["checked"], item["completed_at"] = True, STAMP
+        completed_at = args.get("completed_at")
+        if not isinstance(completed_at, str):  # [ts-cmd] TaskCompleteArgs.completedAt: string
+            raise _invalid("completed_at", "completed_at must be a date-time string")
+        _instant(completed_at)
+        item["checked"], item["completed_at"] = True, completed_at
 
     def _reminder_add(self, args: Json) -> Json:
-        if self.plan != "pro":
+        allowed = self.limit("reminders_per_user")  # [limits] reminders per plan
+        if allowed == 0:
             raise ApiError(403, "PREMIUM_ONLY", "Reminders are not available on your plan")
+        if sum(1 for r in self.reminders.values() if not r["is_deleted"]) >= allowed:
+            raise ApiError(403, "MAX_REMINDERS_LIMIT_REACHED", "Maximum number of reminders")
         item = self._item(args.get("item_id"))
         if args.get("type", "relative") != "relative":
             raise _invalid("type", "the fake supports relative reminders only")
@@ -558,7 +820,7 @@ class FakeTodoist:
         reminder = {
             "id": self._new_id(),
             "item_id": item["id"],
-            "notify_uid": "fake-user",
+            "notify_uid": self.user_id,
             "type": "relative",
             "minute_offset": offset,
             "is_deleted": False,
@@ -577,6 +839,8 @@ class FakeTodoist:
 
     def _reminder_update(self, args: Json) -> None:
         reminder = self._reminder(args.get("id"))
+        if args.get("type") != reminder["type"]:
+            raise _invalid("type", "reminder_update names the reminder's type")
         offset = args.get("minute_offset")
         if not isinstance(offset, int) or offset < 0:
             raise _invalid("minute_offset", "minute_offset must be a non-negative integer")
@@ -608,13 +872,42 @@ class FakeTodoist:
                 return 503
         return None
 
+    def hold(self) -> None:
+        """A slow answer: the work is done, the answer comes `slow_seconds` later."""
+        time.sleep(self.slow_seconds)
+
+    def takes_slow(self, write: bool) -> bool:
+        with self._lock:
+            if write and self.slow_writes > 0:
+                self.slow_writes -= 1
+                return True
+            return False
+
     def loses_response(self, write: bool) -> bool:
         with self._lock:
+            if write and self.lose_writes > 0:
+                self.lose_writes -= 1
+                return True
             return write and self.faults is not None and self.faults.loses_response()
 
     def log(self, method: str, target: str, status: int, write: bool) -> None:
         with self._lock:
             self.requests.append(Request(method, urlsplit(target).path, status, write))
+
+
+_replayed = ApiError(400, "ALREADY_PROCESSED", "This command was already processed")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _instant(text: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        raise _invalid("date", f"not a date-time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _active(resource: Json) -> bool:
@@ -672,6 +965,8 @@ def _resource_types(form: Json) -> list[str]:
     types = form.get("resource_types", [])
     if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
         raise _invalid("resource_types", "resource_types must be a list of names")
+    if unknown := sorted(set(types) - RESOURCE_TYPES):  # [ts-res]
+        raise _invalid("resource_types", f"unknown resource type {unknown[0]!r}")
     return types
 
 
@@ -774,6 +1069,23 @@ def _duration(duration: Any) -> Json:
     return {"amount": amount, "unit": unit}
 
 
+# [ts-sanitize] Doist/todoist-api-typescript src/utils/sanitization.ts and
+# uncompletable-helpers.ts: what Todoist renders in a task's content.
+_RENDERED = (
+    re.compile(r"(^|[\s!?,;>:]+)(?:\*\*|__|!!)(.+?)(\*\*|__|!!)(?=$|[\s!?,;><:]+)"),
+    re.compile(r"(^|[\s!?,;>:]+)(?:\*|_|!)(.+?)(\*|_|!)(?=$|[\s!?,;><:]+)"),
+    re.compile(r"`([^`]+)`"),
+    re.compile(r"\[(.+?)\]\((.+?)\)"),
+    re.compile(r"((?:(?:onenote:)?[\w-]+):\/\/[^\s]+)\s+[\[(]([^)]+)[\])]"),
+    re.compile(r"^\* "),  # an uncompletable task
+)
+
+
+def renders_as_markup(content: str) -> bool:
+    """Whether Todoist would show `content` formatted rather than as typed."""
+    return any(pattern.search(content) for pattern in _RENDERED)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real API
 
@@ -800,6 +1112,8 @@ class _Handler(BaseHTTPRequestHandler):
             extra = {"Retry-After": str(fake.retry_after)} if fate == 429 else {}
             return self._answer(fate, {"error": "try again", "http_code": fate}, extra)
         status, payload = fake.handle(method, self.path, self.headers, body)
+        if fate == "slow" or fake.takes_slow(write):
+            fake.hold()
         if status == 0 or fate == "lost" or fake.loses_response(write):
             fake.log(method, self.path, 0, write)
             return self._drop()
