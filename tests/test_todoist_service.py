@@ -8,6 +8,7 @@ against models the service's behaviour with a citation per behaviour
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import tomllib
 from importlib.metadata import version
@@ -106,21 +107,24 @@ def test_a_lost_answer_is_looked_up_whichever_way_a_replay_is_answered(
 
 
 @pytest.mark.parametrize("replay", ["mapping", "ok", "error"])
-def test_an_edit_after_a_lost_answer_updates_the_task_that_landed(
+def test_a_write_repeated_in_a_later_run_never_fails_for_good(
     todoist: TodoistBackend, store: StateStore, replay: str
 ) -> None:
+    """An edit is carried out but every answer is lost, so the run gives up; the next run
+    sends it again and Todoist answers the repeated uuid one of its three ways."""
     fake = todoist.fake
-    fake.replay, fake.lose_writes = replay, 10**6  # every answer is lost: the run gives up
     tasks = three_tasks()
-    assert not export(todoist, store, tasks).ok
-    todoist.heal()
-    fake.replay = replay
+    export(todoist, store, tasks)
     tasks[0] = dataclasses.replace(tasks[0], title="Thank Jane today")
+    fake.replay, fake.lose_writes = replay, 10**6
+    assert not export(todoist, store, tasks).ok
+    assert by_key(fake)[tasks[0].key][0]["content"] == "Thank Jane today"  # it landed
+    fake.lose_writes = 0
     report = export(todoist, store, tasks)
-    assert report.ok, report.failures
+    assert report.ok and report.updated == 1, report.failures
+    assert export(todoist, store, tasks).unchanged == 3
     live = by_key(fake)
     assert all(len(items) == 1 for items in live.values())
-    assert live[tasks[0].key][0]["content"] == "Thank Jane today"
 
 
 def test_killed_or_lost_writes_then_an_edit_leave_one_task_per_key(tmp_path: Path) -> None:
@@ -362,9 +366,9 @@ def test_requests_are_split_by_size_as_well_as_by_count(
     ]
     report = export(todoist, store, tasks)
     assert report.ok and report.created == 60, report.failures[:1]
-    assert len(todoist.fake.batches) >= 3
-    assert all(len(batch) <= 100 for batch in todoist.fake.batches)
-    assert MAX_BODY == 1024 * 1024
+    batches = todoist.fake.batches
+    assert len(batches) >= 2 and all(len(batch) <= 100 for batch in batches)
+    assert all(len(json.dumps(b, ensure_ascii=False).encode()) < MAX_BODY for b in batches)
 
 
 @pytest.mark.parametrize(
