@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from backends.todoist import NEW_YORK, TodoistBackend, backend, export, make_task
 from click.testing import CliRunner
+from fakes.todoist_server import PLANS
 from followup_todoist import NO_REMINDERS, TodoistExporter, payload
 
 from followup.errors import AuthError, UserError
@@ -131,7 +132,7 @@ def test_an_edit_moves_sections_and_changes_the_reminder(
     assert todoist.fake.live_reminders(item["id"]) == []
 
 
-def test_cancelling_deletes_the_tasks_and_the_emptied_section(
+def test_cancelling_deletes_the_tasks_and_archives_the_emptied_section(
     todoist: TodoistBackend, store: StateStore
 ) -> None:
     tasks = three_tasks()
@@ -141,9 +142,11 @@ def test_cancelling_deletes_the_tasks_and_the_emptied_section(
     report = export(todoist, store, tasks)
     assert report.cancelled == 1
     assert todoist.fake.items[call["id"]]["is_deleted"]
-    assert todoist.fake.sections[call["section_id"]]["is_deleted"]
+    # Archived, never deleted: Todoist deletes a section's tasks with it (issue 12, point 3).
+    assert todoist.fake.sections[call["section_id"]]["is_archived"]
+    assert not todoist.fake.sections[call["section_id"]]["is_deleted"]
     acme = live_by_key(todoist)["acme/references"]["section_id"]
-    assert not todoist.fake.sections[acme]["is_deleted"]  # still has open tasks
+    assert not todoist.fake.sections[acme]["is_archived"]  # still has open tasks
 
 
 def test_a_section_with_the_users_own_task_is_kept(
@@ -254,8 +257,9 @@ def test_a_plan_that_loses_reminders_after_the_read_still_gets_the_note(
     todoist: TodoistBackend, store: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = todoist.fake
-    monkeypatch.setattr(fake, "user", lambda: {"is_premium": True})  # read before a downgrade
-    fake.plan = "free"
+    read = fake.plan_limits()  # the limits as read just before a downgrade
+    monkeypatch.setattr(fake, "plan_limits", lambda: read)
+    monkeypatch.setattr(fake, "limit", lambda name: PLANS["free"][name])
     report = export(todoist, store, three_tasks())
     assert report.ok and report.created == 3
     assert report.notices == [NO_REMINDERS]  # from the 403 on reminder_add
@@ -263,14 +267,13 @@ def test_a_plan_that_loses_reminders_after_the_read_still_gets_the_note(
     assert all(not fake.live_reminders(i["id"]) for i in fake.live_items())
 
 
-def test_the_plan_is_read_once_and_only_when_a_reminder_is_to_be_added(
-    todoist: TodoistBackend, store: StateStore
-) -> None:
+def test_the_account_is_read_once_per_run(todoist: TodoistBackend, store: StateStore) -> None:
+    """Its id names every command uuid; its plan limits and reminders are kept to."""
     all_day = [
         make_task(f"acme/prep-{n}", start=date(2026, 11, 24), reminder=None) for n in range(3)
     ]
     assert export(todoist, store, all_day).ok
-    assert plan_reads(todoist) == 0
+    assert plan_reads(todoist) == 1
     timed = [make_task(f"acme/rule-{n}", title=f"Follow-up {n}") for n in range(150)]
     exporter = todoist.make_exporter()  # 150 changes: two batches through one exporter
     try:
@@ -278,7 +281,7 @@ def test_the_plan_is_read_once_and_only_when_a_reminder_is_to_be_added(
     finally:
         exporter.close()
     assert report.ok and report.created == 150
-    assert plan_reads(todoist) == 1
+    assert plan_reads(todoist) == 2
     assert len(sent(todoist, "reminder_add")) == 150
 
 
@@ -327,7 +330,7 @@ def test_a_section_tidied_away_is_created_again_when_its_tasks_come_back(
     export(todoist, store, tasks)  # is added to an existing project, as it will be again
     old = live_by_key(todoist)["globex/check-in"]["section_id"]
     export(todoist, store, [tasks[0], tasks[1].cancelled(), tasks[2]])
-    assert todoist.fake.sections[old]["is_deleted"]
+    assert todoist.fake.sections[old]["is_archived"]
     report = export(todoist, store, tasks)  # planned again, the very same content
     assert report.ok and report.created == 1
     new = live_by_key(todoist)["globex/check-in"]["section_id"]
