@@ -425,9 +425,11 @@ class TodoistExporter(Exporter):
                 served.setdefault(payload.section_name(change.task), []).append(item_uuid)
         if not placed:
             return _Layout(self._project_id, {}, [])
+        if self._sections is None and served and self._project_id:  # not for edits in place
+            self._sections = client.sections(self._project_id)
+        layout = _Layout(self._project_id, dict(self._sections or {}), [])
         if self._sections is None:
-            self._sections = client.sections(self._project_id) if self._project_id else {}
-        layout = _Layout(self._project_id, dict(self._sections), [])
+            return layout
         missing = sorted(served.keys() - self._sections.keys() - self._unsectioned)
         allowed = self._account.limit("sections_per_project", None) if self._account else None
         if allowed is not None and len(self._sections) + len(missing) > allowed:

@@ -3,8 +3,9 @@
 A /sync write carries at most 100 commands, and each task (item_add), the project
 (project_add), each section (section_add) and each reminder (reminder_add) is a command of
 its own, so no client can do a first export in fewer than ⌈commands/100⌉ writes: that is
-the target here, plus the lookups (the project, and the account's plan when reminders
-would be added). An unchanged re-run writes nothing; an edit touching 3 tasks is one write.
+the target here, plus the lookups (the project, the account once per run, and the open
+tasks of a project that already exists). An unchanged re-run sends nothing; an edit
+touching 3 tasks is one write.
 """
 
 from __future__ import annotations
@@ -137,8 +138,10 @@ def measure(home: Path, plan: str) -> None:
             f"are commands too: {needed} commands fill {math.ceil(needed / PER_REQUEST)} requests)"
         )
     print(
-        "  (lookups: the project, by name or by its remembered id, and once per run that would "
-        "add reminders, a read of the account's plan: the Sync API's `user` resource)"
+        "  (lookups: the project, by name or by its remembered id; once per run, the account "
+        "(Sync API `user`, `user_plan_limits`, `reminders`: its id names every command uuid, "
+        "its limits are kept to); and when the project already exists, one listing of its "
+        "open tasks, so nothing that stands there is added twice or overwritten once done)"
     )
 
 
