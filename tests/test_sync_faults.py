@@ -62,18 +62,9 @@ def plan(record: InterviewRecord) -> list[Task]:
     return plan_record(record, SETTINGS, NOW)
 
 
-# Todoist assigns its own ids: until its exporter can look tasks up by key, it duplicates.
-NO_LOOKUP_YET = pytest.mark.xfail(strict=True, reason="Todoist lookup by key: issue 12")
-
-
 @pytest.fixture(params=BACKENDS)
 def backend_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-def needs_lookup(request: pytest.FixtureRequest, backend_name: str) -> None:
-    if backend_name == "todoist":
-        request.applymarker(NO_LOOKUP_YET)
 
 
 @dataclass
@@ -120,9 +111,8 @@ def fault_trial(backend_name: str, directory: Path, seed: str) -> Trial:
 
 
 def test_lost_answers_kills_and_edits_never_duplicate_or_lose(
-    backend_name: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend_name: str, tmp_path: Path
 ) -> None:
-    needs_lookup(request, backend_name)
     trials = [
         fault_trial(backend_name, tmp_path / f"t{number}", f"{backend_name}-{number}")
         for number in range(TRIALS[backend_name])
@@ -156,9 +146,8 @@ def test_an_unchanged_rerun_after_recovery_writes_nothing(
 
 
 def test_a_lost_state_database_adopts_what_the_destination_has(
-    backend_name: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend_name: str, tmp_path: Path
 ) -> None:
-    needs_lookup(request, backend_name)
     module = importlib.import_module(f"backends.{backend_name}")
     with module.backend(tmp_path) as remote:
         record = onsite()

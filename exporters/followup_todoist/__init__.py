@@ -135,6 +135,8 @@ class TodoistExporter(Exporter):
         self._account: Account | None = None
         self._project_id: str | None = None
         self._projects_held = 0  # active projects in the account, counted when listed
+        self._unfound = False  # listed, and the project is not there (yet)
+        self._refused: ExportFailed | None = None  # why the lookup could not be made
         self._sections: dict[str, str] | None = None  # name -> id, listed once per round
         self._unsectioned: set[str] = set()  # applications past the plan's section limit
         self._standing: dict[str, Standing] | None = None  # key -> task in the project
@@ -194,21 +196,24 @@ class TodoistExporter(Exporter):
         """The tasks of the project by the key each description ends with: the open ones
         (one paginated listing), then, for keys not among them, those completed in the last
         three months (Todoist lists completed tasks apart from open ones)."""
-        client = self._connect()
-        self._read_account(client)
         try:
+            client = self._connect()
+            self._read_account(client)
             project = self._find_project(client)
+            if project is None:
+                return {}
+            keys = {task.key for task in tasks}
+            standing = self._stand(client, project, keys, fresh=True)
+            return {
+                key: Found(found.item_id, found.content_hash, found.done, self._placement_of(found))
+                for key, found in standing.items()
+                if key in keys
+            }
         except ProjectGone:
             return {}
-        if project is None:
-            return {}
-        keys = {task.key for task in tasks}
-        standing = self._stand(client, project, keys, fresh=True)
-        return {
-            key: Found(found.item_id, found.content_hash, found.done, self._placement_of(found))
-            for key, found in standing.items()
-            if key in keys
-        }
+        except ExportFailed as error:  # cannot tell now: `apply` says so, sending nothing
+            self._refused = error
+            return None
 
     def _stand(
         self, client: TodoistClient, project: str, keys: set[str], *, fresh: bool = False
@@ -252,6 +257,8 @@ class TodoistExporter(Exporter):
     # -- writing ---------------------------------------------------------------
 
     def apply(self, changes: Sequence[Change]) -> Iterator[Outcome]:
+        if self._refused is not None:  # a bad token, a long Retry-After: not again this run
+            raise self._refused
         client = self._connect()
         self._read_account(client)
         yield from self._round(client, [(change, change) for change in changes], 1)
@@ -404,6 +411,7 @@ class TodoistExporter(Exporter):
 
     def _forget(self, client: TodoistClient) -> None:
         """After an answer that said nothing usable: look everything up again."""
+        self._unfound = False
         self._sections = None
         self._standing = None
         self._read_account(client, again=True)
@@ -534,7 +542,7 @@ class TodoistExporter(Exporter):
     def _find_project(self, client: TodoistClient) -> str | None:
         """By the id remembered from earlier runs (so a rename is fine), else by name. One
         the person archived or deleted is not written to, nor silently made again."""
-        if self._project_id is not None:
+        if self._project_id is not None or self._unfound:
             return self._project_id
         remembered = self._load_state().get("projects", {}).get(self.project)
         if remembered:
@@ -551,6 +559,7 @@ class TodoistExporter(Exporter):
                 self._remember_project(project_id)
                 break
         else:
+            self._unfound = True
             self._sections = {}
             self._standing = {}
             self._completed_read = True
