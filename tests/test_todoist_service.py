@@ -21,7 +21,7 @@ from followup_todoist import TodoistExporter, payload
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from followup.exporter import Change, ExportContext
+from followup.exporter import Change, ExportContext, SyncedTask
 from followup.state import StateStore
 from followup.tasks import Task
 
@@ -208,6 +208,23 @@ def test_a_task_the_user_completed_is_never_deleted_reopened_or_recreated(
     item = todoist.fake.items[done["id"]]
     assert item["checked"] and not item["is_deleted"]
     assert all(c["args"]["id"] != done["id"] for c in sent(todoist.fake, "item_delete"))
+
+
+def test_what_the_person_checked_off_is_read_back_with_its_time(
+    todoist: TodoistBackend, store: StateStore
+) -> None:
+    tasks = three_tasks()
+    export(todoist, store, tasks)
+    done = by_key(todoist.fake)["globex/check-in"][0]
+    todoist.fake.complete(done["id"])
+    exporter = todoist.make_exporter()
+    try:
+        rows = store.rows("todoist", exporter.target)
+        checked = exporter.completions([SyncedTask(r.task, r.remote) for r in rows if r.task])
+    finally:
+        exporter.close()
+    assert list(checked) == ["globex/check-in"]
+    assert checked["globex/check-in"].isoformat().startswith(done["completed_at"][:19])
 
 
 # -- 4. command uuids carry the account -------------------------------------------

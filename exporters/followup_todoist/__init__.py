@@ -37,6 +37,7 @@ from followup.exporter import (
     Outcome,
     RemoteRef,
     Setting,
+    SyncedTask,
 )
 from followup.tasks import Task
 from followup_todoist import payload
@@ -214,6 +215,26 @@ class TodoistExporter(Exporter):
         except ExportFailed as error:  # cannot tell now: `apply` says so, sending nothing
             self._refused = error
             return None
+
+    def completions(self, tasks: Sequence[SyncedTask]) -> Mapping[str, datetime]:
+        """The follow-ups the person checked off in Todoist in the last three months, and
+        when: `followup sync` writes them into their records."""
+        try:
+            client = self._connect()
+            self._read_account(client)
+            project = self._find_project(client)
+            if project is None:
+                return {}
+            keys = {synced.task.key for synced in tasks}
+            until = datetime.now(UTC) + timedelta(days=1)
+            done = client.completed_tasks(project, until - COMPLETED_WINDOW, until)
+        except ExportFailed:  # the sync that follows says what went wrong
+            return {}
+        return {
+            found.key: found.completed_at
+            for found in done
+            if found.key in keys and found.completed_at is not None
+        }
 
     def _stand(
         self, client: TodoistClient, project: str, keys: set[str], *, fresh: bool = False

@@ -10,12 +10,13 @@ what landed first.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -141,6 +142,7 @@ class Standing:
     content_hash: str | None
     section_id: str | None
     done: bool
+    completed_at: datetime | None = None  # when the person checked it off
 
 
 @dataclass(frozen=True)
@@ -227,14 +229,13 @@ class TodoistClient:
                 lambda: _checked(self._http.get(url, headers=self._headers, params=params))
             )
             for item in data.get("items") or []:
-                found.append(
-                    _standing(
-                        str(item["id"]),
-                        str(item.get("description") or ""),
-                        item.get("section_id"),
-                        done=True,
-                    )
+                standing = _standing(
+                    str(item["id"]),
+                    str(item.get("description") or ""),
+                    item.get("section_id"),
+                    done=True,
                 )
+                found.append(dataclasses.replace(standing, completed_at=_moment(item)))
             cursor = data.get("next_cursor")
             if not cursor:
                 return found
@@ -342,6 +343,14 @@ def _standing(item_id: str, description: str, section_id: Any, *, done: bool) ->
     key, content_hash = marker(description) or ("", None)
     section = str(section_id) if section_id else None
     return Standing(str(item_id), key, content_hash, section, done)
+
+
+def _moment(item: dict[str, Any]) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(item.get("completed_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _checked(response: httpx.Response) -> httpx.Response:
