@@ -417,3 +417,23 @@ def test_a_dry_run_shows_priorities_as_p1_to_p4(todoist: TodoistBackend) -> None
     low = make_task("acme/keep-searching", priority=4)
     assert '"priority": "P1"' in exporter.describe(Change("create", urgent))
     assert '"priority": "P4"' in exporter.describe(Change("create", low))
+
+
+def test_a_reminder_answered_without_its_id_is_looked_up_not_doubled(
+    todoist: TodoistBackend, store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = todoist.fake
+    add = fake._reminder_add
+    answers = iter([None])  # the first reminder_add lands but its answer carries no id
+
+    def reminder_add(args: dict) -> dict | None:
+        made = add(args)
+        return next(answers, made)
+
+    monkeypatch.setattr(fake, "_reminder_add", reminder_add)
+    tasks = [make_task("acme/thank-you/jane-doe")]
+    assert export(todoist, store, tasks).ok
+    tasks[0] = dataclasses.replace(tasks[0], reminder_minutes=60)
+    assert export(todoist, store, tasks).ok
+    [item] = fake.live_items()
+    assert [r["minute_offset"] for r in fake.live_reminders(item["id"])] == [60]

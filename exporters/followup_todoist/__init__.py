@@ -383,7 +383,7 @@ class TodoistExporter(Exporter):
                 if group.section in refused:
                     again.append((group.change, group.reported, refused[group.section]))
                     continue
-                outcome = self._outcome(group, result)
+                outcome = self._outcome(group, result, last=round_ >= ROUNDS)
                 if isinstance(outcome, Outcome):
                     yield outcome
                 elif outcome is None:
@@ -677,7 +677,7 @@ class TodoistExporter(Exporter):
             group.commands.append(_command("reminder_add", args, reminder_uuid, reminder_uuid))
             group.reminder = (reminder_uuid, "add")
 
-    def _outcome(self, group: _Group, result: SyncResult) -> Outcome | str | None:
+    def _outcome(self, group: _Group, result: SyncResult, *, last: bool) -> Outcome | str | None:
         """The change's outcome; None for an update whose task is gone (re-add it); a
         reason when the answer says nothing usable (look up and send again)."""
         change, reported = group.change, group.reported
@@ -700,6 +700,8 @@ class TodoistExporter(Exporter):
         )
         if remote_id is None:
             return "Todoist accepted the task but sent no id for it"
+        if not last and self._reminder_unclear(group, result):
+            return "Todoist sent no word on the task's reminder"  # the lookup will tell
         if kind == "item_add":
             self._active += 1
         for key in PLACED_BY_REF:  # the state keeps real ids, never a temp id
@@ -711,6 +713,16 @@ class TodoistExporter(Exporter):
                 group.extra.pop("application", None)
         group.extra.update(self._reminder_outcome(group, result))
         return Outcome(reported, remote_id=remote_id, extra=group.extra)
+
+    @staticmethod
+    def _reminder_unclear(group: _Group, result: SyncResult) -> bool:
+        """A reminder_add answered without its id, or with an error a replay may give."""
+        if group.reminder is None or group.reminder[1] != "add":
+            return False
+        failure = result.failure(group.reminder[0])
+        if failure is None:
+            return group.reminder[0] not in result.temp_ids
+        return failure[0] not in (403, 404)
 
     def _reminder_outcome(self, group: _Group, result: SyncResult) -> dict[str, Any]:
         if group.reminder is None:
