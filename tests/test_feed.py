@@ -3,6 +3,9 @@ the `feed` and `feed-url` commands; the WSGI app's answers (in process)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import shutil
 import stat
 from collections.abc import Callable
@@ -281,7 +284,15 @@ def test_app_serves_the_feed_with_cache_headers_and_304s(call: tuple[Call, str])
     assert request(f"/feed/{token}.ics", "POST")[0].startswith("405")
     agenda = request(f"/feed/{token}")
     assert agenda[0] == "200 OK" and agenda[1]["Content-Type"] == "text/html; charset=utf-8"
-    assert b"Acme Corp" in agenda[2] and b"<script" not in agenda[2]
+    assert b"Acme Corp" in agenda[2]
+    # Inline style and script run only by hash: nothing injected into the page could.
+    policy = agenda[1]["Content-Security-Policy"]
+    assert policy.startswith("default-src 'none';") and "unsafe" not in policy
+    inline = re.findall(rb"<(script|style)>(.*?)</\1>", agenda[2], re.DOTALL)
+    assert sorted(kind for kind, _ in inline) == [b"script", b"style"]
+    for _, source in inline:
+        digest = base64.b64encode(hashlib.sha256(source).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
 
 
 @pytest.mark.parametrize(

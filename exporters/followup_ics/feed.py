@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from followup.config import Settings, write_atomically
 from followup.errors import FollowupError, UserError
 from followup.exporter import Change, ExportContext, Exporter, Outcome, SyncedTask
 from followup.planner import plan_record
-from followup.record import find_records, load_record
+from followup.record import InterviewRecord, find_records, load_record
 from followup.state import StateStore
 from followup.sync import Report, sync
 from followup.tasks import Task
@@ -182,6 +182,7 @@ class _Plan:
     signature: Signature
     record: str
     tasks: list[Task]
+    loaded: InterviewRecord
 
 
 @dataclass
@@ -265,7 +266,9 @@ class FeedBuilder:
             if cached is None or cached.signature != signature:
                 try:
                     record = load_record(path)
-                    cached = _Plan(signature, record.id, plan_record(record, self.settings, now))
+                    cached = _Plan(
+                        signature, record.id, plan_record(record, self.settings, now), record
+                    )
                 except FollowupError as error:
                     self._plans.pop(path, None)
                     skipped.append(str(error))
@@ -327,15 +330,10 @@ class FeedBuilder:
         """Every item the feed target holds, as of the last build (before the window)."""
         return [item for items in (self._items or {}).values() for item in items]
 
-    def upcoming(self, now: datetime, limit: int = 200) -> list[Task]:
-        """Planned items that have not ended yet, soonest first (for the agenda page)."""
-        tasks = [
-            item.task
-            for item in self.items()
-            if item.task.status == "planned" and _instant(item.end, now) >= now
-        ]
-        tasks.sort(key=lambda task: (_instant(task.start, now), task.key))
-        return tasks[:limit]
+    def records(self) -> dict[str, tuple[Path, InterviewRecord]]:
+        """Each loaded record and its file by id, as of the last build (the agenda shows
+        status and zone, and writes what the person marks done into the file)."""
+        return {plan.record: (path, plan.loaded) for path, plan in self._plans.items()}
 
 
 def _by_record(synced: Iterable[Any]) -> dict[str, list[FeedItem]]:
@@ -359,13 +357,6 @@ def _in_window(item: FeedItem, oldest_end: datetime, oldest_cancel: datetime) ->
     if item.task.status != "cancelled":
         return True
     return (item.changed_at or item.stamp) >= oldest_cancel
-
-
-def _instant(when: datetime | date, reference: datetime) -> datetime:
-    """An all-day date as midnight in the zone of `reference` (the user's now)."""
-    if isinstance(when, datetime):
-        return when
-    return datetime.combine(when, time(), reference.tzinfo)
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

@@ -8,10 +8,9 @@ when a record file's (inode, mtime, size) changes or the day changes (items age 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
-import html
-import ipaddress
 import logging
 import re
 import secrets
@@ -24,11 +23,13 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from followup.config import write_private
-from followup.errors import FollowupError
-from followup.tasks import Task
+from followup.errors import FollowupError, UserError
+from followup_ics.agenda import CONTENT_SECURITY_POLICY, Agenda, Links, request_base
 from followup_ics.feed import FeedBuilder, FeedOptions, Signature, write_if_changed
+from followup_ics.reach import announce, is_loopback, subscribe_urls
 
 __all__ = [
     "DEFAULT_PORT",
@@ -36,6 +37,7 @@ __all__ = [
     "FeedBuilder",
     "FeedOptions",
     "TokenFile",
+    "announce",
     "is_loopback",
     "serve",
     "subscribe_urls",
@@ -44,6 +46,7 @@ __all__ = [
 
 DEFAULT_PORT = 5545  # RFC 5545 is the iCalendar standard
 CACHE_CONTROL = "private, max-age=300"
+MAX_FORM = 2048  # bytes: the page's "Mark done" form is one task key
 _FEED_PATH = re.compile(r"/feed/([A-Za-z0-9_-]{1,128})(\.ics)?")
 _NOT_FOUND = b"Not Found\n"
 _TOKEN_IN_PATH = re.compile(r"/feed/[^\s'\"]*")
@@ -88,33 +91,13 @@ class TokenFile:
         return token
 
 
-def subscribe_urls(base: str, token: str) -> tuple[str, str]:
-    """The feed's URL under `base` (http or https) and the same as webcal://."""
-    base = base.rstrip("/")
-    scheme, separator, rest = base.partition("://")
-    if not separator or scheme not in ("http", "https") or not rest:
-        raise FollowupError(f"feed url: expected http(s)://host[:port][/path], not {base!r}")
-    url = f"{base}/feed/{token}.ics"
-    return url, f"webcal://{rest}/feed/{token}.ics"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """What every request is answered from; replaced whole, never changed."""
 
     calendar: bytes
     calendar_etag: str
-    agenda: bytes
-    agenda_etag: str
+    agenda: Agenda
     last_modified: datetime  # UTC, whole seconds
     files: dict[Path, Signature]
     day: date
@@ -184,12 +167,16 @@ class FeedApp:
             if old is not None:
                 candidates.append(old.last_modified + timedelta(seconds=1))
             last_modified = max(candidates).astimezone(UTC).replace(microsecond=0)
-        agenda = render_agenda(self.builder.options.name, self.builder.upcoming(now), now)
+        agenda = Agenda.collect(
+            self.builder.options.name,
+            (item.task for item in self.builder.items()),
+            self.builder.records(),
+            self.builder.settings.timezone,
+        )
         return Snapshot(
             calendar=result.data,
             calendar_etag=etag,
             agenda=agenda,
-            agenda_etag=_etag(agenda),
             last_modified=last_modified,
             files=files,
             day=now.date(),
@@ -202,17 +189,16 @@ class FeedApp:
         ):
             return _plain(start_response, "404 Not Found", _NOT_FOUND)
         method = environ.get("REQUEST_METHOD", "GET")
+        if method == "POST" and not match[2]:
+            return self._mark_done(environ, start_response)
         if method not in ("GET", "HEAD"):
             return _plain(
                 start_response, "405 Method Not Allowed", b"Use GET\n", [("Allow", "GET, HEAD")]
             )
         snapshot = self.snapshot()
-        if match[2]:
-            body, etag = snapshot.calendar, snapshot.calendar_etag
-            content_type = "text/calendar; charset=utf-8"
-        else:
-            body, etag = snapshot.agenda, snapshot.agenda_etag
-            content_type = "text/html; charset=utf-8"
+        if not match[2]:
+            return self._agenda(environ, start_response, snapshot, match[1])
+        body, etag = snapshot.calendar, snapshot.calendar_etag
         headers = [
             ("ETag", etag),
             ("Last-Modified", format_datetime(snapshot.last_modified, usegmt=True)),
@@ -223,19 +209,104 @@ class FeedApp:
         if _not_modified(environ, etag, snapshot.last_modified):
             start_response("304 Not Modified", headers)
             return []
-        headers += [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-        if not match[2]:
-            headers.append(
-                ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-            )
+        headers += [
+            ("Content-Type", "text/calendar; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ]
         start_response("200 OK", headers)
         return [] if method == "HEAD" else [body]
+
+    def _agenda(
+        self, environ: dict[str, Any], start_response: StartResponse, snapshot: Snapshot, token: str
+    ) -> Iterable[bytes]:
+        """The agenda page, made per request: what is overdue or today moves with the clock,
+        and its subscribe links name the host the browser asked."""
+        feed, webcal = subscribe_urls(request_base(environ, self.builder.options.url), token)
+        body = snapshot.agenda.page(self.clock(), Links(feed, webcal))
+        encoding = []
+        if _accepts_gzip(str(environ.get("HTTP_ACCEPT_ENCODING") or "")):
+            # Mostly drafts in much the same words: it shrinks many times over.
+            body = gzip.compress(body, compresslevel=6, mtime=0)
+            encoding = [("Content-Encoding", "gzip")]
+        etag = _etag(body)
+        headers = [
+            ("ETag", etag),
+            ("Vary", "Accept-Encoding"),
+            ("Cache-Control", "private, no-cache"),
+            ("X-Content-Type-Options", "nosniff"),
+            # The URL is the secret: no other site gets it, and the page's own form posts
+            # carry their Origin (no-referrer would send "Origin: null").
+            ("Referrer-Policy", "same-origin"),
+        ]
+        # Validated by ETag alone: the page has no Last-Modified (it changes with the clock).
+        if_none_match = {"HTTP_IF_NONE_MATCH": environ.get("HTTP_IF_NONE_MATCH")}
+        if if_none_match["HTTP_IF_NONE_MATCH"] is not None and _not_modified(
+            if_none_match, etag, snapshot.last_modified
+        ):
+            start_response("304 Not Modified", headers)
+            return []
+        headers += [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+            *encoding,
+        ]
+        start_response("200 OK", headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+    def _mark_done(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The page's "Mark done" (a form POST): only from the page itself, then written into
+        the record like `followup done`; a repeat writes nothing. Answered with a redirect
+        to the page (POST/redirect/GET), so a reload never posts again."""
+        if not _same_origin(environ, self.builder.options.url):
+            return _plain(start_response, "403 Forbidden", b"Only the agenda page can do that\n")
+        content_type = str(environ.get("CONTENT_TYPE") or "").partition(";")[0].strip()
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if content_type != "application/x-www-form-urlencoded" or not 0 < length <= MAX_FORM:
+            return _plain(start_response, "400 Bad Request", b"Expected the page's small form\n")
+        form = parse_qs(environ["wsgi.input"].read(length).decode("utf-8", "replace"))
+        if len(form.get("task", [])) != 1:
+            return _plain(start_response, "400 Bad Request", b"Expected one task\n")
+        try:
+            self.snapshot().agenda.mark_done(form["task"][0], self.builder.settings, self.clock())
+        except UserError as error:
+            return _plain(start_response, "409 Conflict", f"{error}\n".encode())
+        page = f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
+        start_response(
+            "303 See Other",
+            [("Location", page), ("Content-Length", "0"), ("Cache-Control", "no-store")],
+        )
+        return []
 
     def _report(self, message: str) -> None:
         """Say each problem once, not on every request."""
         if message not in self._reported:
             self._reported.add(message)
             self.warn(message)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """RFC 9110 §12.5.3: gzip listed (or `*`) with a non-zero quality."""
+    for item in accept_encoding.split(","):
+        name, _, parameters = item.partition(";")
+        if name.strip().lower() in ("gzip", "x-gzip", "*"):
+            quality = parameters.strip().lower().removeprefix("q=")
+            try:
+                return not parameters.strip() or float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
+def _same_origin(environ: dict[str, Any], public_url: str | None) -> bool:
+    """The POST came from a page of this server: its Origin names the host it was sent to
+    (or the public URL's host), as browsers send it for a form post."""
+    origin = urlsplit(str(environ.get("HTTP_ORIGIN") or "")).netloc
+    hosts = {str(environ.get("HTTP_HOST") or ""), urlsplit(public_url or "").netloc} - {""}
+    return bool(origin) and origin in hosts
 
 
 def _etag(body: bytes) -> str:
@@ -274,40 +345,6 @@ def _plain(
     ]
     start_response(status, headers)
     return [body]
-
-
-def render_agenda(name: str, tasks: list[Task], now: datetime) -> bytes:
-    """A small HTML page listing what is coming up, soonest first."""
-    rows = []
-    for task in tasks:
-        if isinstance(task.start, datetime):
-            when = task.start.astimezone(now.tzinfo).strftime("%a %d %b %Y, %H:%M")
-        else:
-            when = task.start.strftime("%a %d %b %Y") + ", all day"
-        rows.append(
-            "<tr>"
-            f"<td>{html.escape(when)}</td>"
-            f"<td><details><summary>{html.escape(task.title)}</summary>"
-            f"<pre>{html.escape(task.body)}</pre></details></td>"
-            f"<td>{html.escape(task.application)}</td>"
-            "</tr>"
-        )
-    table = "\n".join(rows) or '<tr><td colspan="3">Nothing coming up.</td></tr>'
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">
-<title>{html.escape(name)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:1.5rem;max-width:60rem}}
-td{{padding:.3rem .6rem;vertical-align:top;border-bottom:1px solid #ddd}}
-pre{{white-space:pre-wrap;font-family:inherit}}</style></head>
-<body><h1>{html.escape(name)}</h1>
-<p>Upcoming follow-ups as of {html.escape(now.strftime("%a %d %b %Y, %H:%M %Z"))}.</p>
-<table><tr><th>When</th><th>What</th><th>Application</th></tr>
-{table}
-</table></body></html>
-"""
-    return page.encode("utf-8")
 
 
 class _RedactFeedPaths(logging.Filter):

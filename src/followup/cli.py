@@ -459,6 +459,7 @@ def serve(ctx: click.Context, folder: Path | None, host: str, port: int) -> None
     \b
     Example:
       followup serve ~/job-search
+      followup serve --host 0.0.0.0     # for a phone on the same network: scan the QR code
       followup feed-url --rotate        # a new secret URL; the old one stops working
     """
     service = _feed_service()
@@ -474,12 +475,8 @@ def serve(ctx: click.Context, folder: Path | None, host: str, port: int) -> None
         )
 
     def ready(bound_host: str, bound_port: int) -> None:
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        url, webcal = service.subscribe_urls(f"http://{shown}:{bound_port}", token.get())
-        click.echo(f"Serving the feed of {builder.folder} (Ctrl-C to stop)")
-        click.echo(f"  subscribe: {url}")
-        click.echo(f"         or: {webcal}")
-        click.echo(f"     agenda: {url.removesuffix('.ics')}")
+        for line in service.announce(builder.folder, bound_host, bound_port, token.get()):
+            click.echo(line)
 
     service.serve(app, host, port, ready)
 

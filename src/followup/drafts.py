@@ -531,10 +531,16 @@ def tel(phone: str | None) -> str | None:
     return f"tel:{digits}" if digits.strip("+") else None
 
 
+def _link_line(link: str) -> str:
+    label = "Call" if link.startswith("tel:") else "Send it (paste the text above)"
+    return f"{label}: {link}"
+
+
 def with_links(text: str, links: Sequence[str], advice: Sequence[str] = ()) -> str:
     """The body a reminder shows: the draft, what to check before sending, the links."""
-    lines = [text, *advice]
-    for link in links:
-        label = "Call" if link.startswith("tel:") else "Send it (paste the text above)"
-        lines.append(f"{label}: {link}")
-    return "\n\n".join(lines)
+    return "\n\n".join([text, *advice, *map(_link_line, links)])
+
+
+def without_links(body: str, links: Sequence[str]) -> str:
+    """A body `with_links` made, less its links (for a page that shows them as buttons)."""
+    return body.removesuffix("".join("\n\n" + _link_line(link) for link in links))
