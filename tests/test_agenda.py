@@ -8,7 +8,7 @@ import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -131,11 +131,13 @@ def test_each_draft_opens_in_place_with_its_mailto_or_tel_and_a_copy_button() ->
         ),
         task("globex/call", datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK)),
     ]
-    tasks[0] = replace(tasks[0], links=(mailto,))
+    tasks[0] = replace(tasks[0], links=(mailto,), advice=("Proofread it.",))
     links = ("tel:+15550100", "javascript:alert(1)")
     tasks[1] = replace(tasks[1], links=links, body=with_links("Hi", list(links)))
     page = Page(agenda(tasks).page(NOW, LINKS))
-    assert mailto in page.hrefs() and "tel:+15550100" in page.hrefs()
+    # A tap sends it: subject and the draft's text (not the advice) ride in the link.
+    sent = mailto + "&body=" + quote("Dear Jane,\r\n\r\nThank you & see you <soon>.", safe="")
+    assert sent in page.hrefs() and "tel:+15550100" in page.hrefs()
     assert not any(href.startswith("javascript") for href in page.hrefs())
     shown = "".join(page.text)
     assert "Subject: Thank you" in shown and "Dear Jane,\n\nThank you & see you <soon>." in shown

@@ -168,8 +168,8 @@ def test_a_draft_opens_in_place_with_working_links_and_a_copy_button(
     query = parse_qs(href.query)
     shown_subject = card.locator("p", has_text="Subject:").inner_text()
     assert shown_subject == f"Subject: {query['subject'][0]}"
-    # The planner's short mailto: (issue 13): the address and subject; the text is copied.
-    assert "body" not in query and "@" in href.path
+    # The page's mailto: carries the subject and the draft itself: one tap to send.
+    assert query["body"][0].replace("\r\n", "\n") == draft.text_content() and "@" in href.path
     card.locator("button", has_text="Copy text").click()
     assert page.evaluate("navigator.clipboard.readText()") == draft.text_content()
     assert page.locator("#copy-status").text_content() == "Copied."

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from followup.config import Settings
-from followup.drafts import without_links
+from followup.drafts import with_body
 from followup.errors import UserError
 from followup.jobsearch import instant
 from followup.record import InterviewRecord
@@ -345,14 +345,18 @@ class Agenda:
 def _still_part(ident: str, task: Task) -> str:
     """A card's title, people and draft (opening in place, with its links, a copy button and,
     while it is open, a "Mark done" button)."""
-    links = [link for link in task.links if link.startswith(("mailto:", "tel:"))]
-    draft = without_links(task.body, list(task.links))
+    draft = task.draft
     subject = ""
     if draft.startswith("Subject: "):  # the planner's way of giving an email's subject
         first, _, draft = draft.partition("\n\n")
         subject = first.removeprefix("Subject: ")
+    # A tap sends it: the email link carries the text too (calendars get the short link).
+    links = [
+        with_body(link, draft) if link.startswith("mailto:") else link
+        for link in task.links
+        if link.startswith(("mailto:", "tel:"))
+    ]
     who = f'<p class="who">With {_isolated(", ".join(task.people))}</p>' if task.people else ""
-    # Copy first: the planner's mailto: carries the address and subject, not the text.
     actions = [
         f'<button type="button" class="button" data-copy="{ident}" hidden>'
         f'Copy text<span class="vh"> of the draft: {_text(task.title)}</span></button>',
@@ -365,10 +369,11 @@ def _still_part(ident: str, task: Task) -> str:
             f"{_text(task.title)}</span></button></form>"
         )
     subject_html = f"<p><strong>Subject:</strong> {_isolated(subject)}</p>" if subject else ""
+    advice = "".join(f'<p class="muted">{_isolated(line)}</p>' for line in task.advice)
     return (
         f'<div><p class="what">{_isolated(task.title)}</p>{who}</div>'
         f'<details><summary>Draft<span class="vh">: {_text(task.title)}</span></summary>'
-        f'{subject_html}<pre id="{ident}">{_text(draft)}</pre>'
+        f'{subject_html}<pre id="{ident}">{_text(draft)}</pre>{advice}'
         f'<div class="actions">{"".join(actions)}</div></details>'
     )
 

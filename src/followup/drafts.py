@@ -524,6 +524,13 @@ def mailto(address: str | None, subject: str | None) -> str | None:
     return f"{link}?subject={quote(subject)}" if subject else link
 
 
+def with_body(link: str, text: str) -> str:
+    """A mailto: link that also carries the text (RFC 6068: line breaks as %0D%0A), for a
+    page's send button; calendars get the short link, with the text beside it."""
+    body = quote(text.replace("\r\n", "\n").replace("\n", "\r\n"), safe="")
+    return f"{link}{'&' if '?' in link else '?'}body={body}"
+
+
 def tel(phone: str | None) -> str | None:
     if not phone:
         return None

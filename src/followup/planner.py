@@ -427,6 +427,7 @@ def _task(
         links=tuple(links),
         done_on=record.done.get(key.partition("/")[2]),
         note=note,
+        advice=tuple(advice),
     )
 
 

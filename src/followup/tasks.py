@@ -42,6 +42,7 @@ class Task:
     links: tuple[str, ...] = field(default=())
     done_on: date | None = None  # the day the person did it (status "done")
     note: str = ""  # why the planner moved or dropped it, shown beside it in the plan
+    advice: tuple[str, ...] = ()  # the paragraphs of `body` after the draft (checks, timing)
 
     @property
     def all_day(self) -> bool:
@@ -64,6 +65,14 @@ class Task:
     def content_hash(self) -> str:
         canonical = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+    @property
+    def draft(self) -> str:
+        """The draft alone: `body` less the advice and the link lines after it."""
+        from followup.drafts import without_links
+
+        text = without_links(self.body, self.links)
+        return text.removesuffix("".join("\n\n" + paragraph for paragraph in self.advice))
 
     @property
     def display_title(self) -> str:
@@ -104,6 +113,7 @@ class Task:
             "body": self.body,
             # only when set, so the content hash of every task without one stays as it was
             **({"note": self.note} if self.note else {}),
+            **({"advice": list(self.advice)} if self.advice else {}),
         }
 
     @classmethod
@@ -130,6 +140,7 @@ class Task:
             links=tuple(data["links"]),
             done_on=date.fromisoformat(data["done_on"]) if data.get("done_on") else None,
             note=data.get("note", ""),
+            advice=tuple(data.get("advice", ())),
         )
 
 
