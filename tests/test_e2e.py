@@ -206,7 +206,10 @@ def test_the_daily_loop_keeps_every_destination_equal_to_the_plan(
     assert_everywhere(folder, google, todoist, feed, {UMBRELLA})
     assert not [key for key in google.remote_items() if key.startswith(UMBRELLA)]
 
-    # Nothing left to do: a re-run writes nothing anywhere.
+    # Nothing left to do: a re-run writes nothing anywhere, and status says so.
     writes = (google.write_requests(), todoist.write_requests())
     followup("sync")
     assert (google.write_requests(), todoist.write_requests()) == writes
+    shown = followup("status", str(record)).output
+    assert "waiting for `followup sync`" not in shown
+    assert re.search(r"^google \(.*\): 1 pending, up to date$", shown, re.M), shown

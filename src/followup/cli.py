@@ -6,7 +6,7 @@ them, so `followup --help` starts about as fast as Click itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -568,6 +568,18 @@ def status(
     click.echo("next: followup sync   (updates every destination)")
 
 
+def _content_hash_of(name: str, settings: Settings) -> Callable[[Task], str]:
+    """How a destination compares what it holds (its options shape items too)."""
+    from followup.errors import FollowupError
+    from followup.export import build_exporter
+
+    try:
+        exporter = build_exporter(name, settings.exporters.get(name, {}), dry_run=True)
+    except FollowupError:  # not installed here any more: compare by the task alone
+        return lambda task: task.content_hash
+    return exporter.content_hash
+
+
 def _show_status(record: InterviewRecord, settings: Settings, now: datetime) -> None:
     from followup.export import open_state
     from followup.jobsearch import instant, synced_destinations
@@ -590,8 +602,9 @@ def _show_status(record: InterviewRecord, settings: Settings, now: datetime) -> 
         click.echo()
         for exporter, target in places:
             rows = store.rows(exporter, target, {record.id})
-            live = [row.task for row in rows if row.task and row.remote.status != "cancelled"]
-            waiting = len(diff(tasks, rows, {record.id}).changes)
+            live = [row.task for row in rows if row.task and row.remote.status == "planned"]
+            hashed = _content_hash_of(exporter, settings)
+            waiting = len(diff(tasks, rows, {record.id}, hashed).changes)
             state = f"{waiting} change(s) waiting for `followup sync`" if waiting else "up to date"
             click.echo(f"{exporter} ({target}): {len(live)} pending, {state}")
             for task in sorted(live, key=lambda t: (instant(t.start, now), t.key)):
