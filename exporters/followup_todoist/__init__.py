@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -407,6 +408,12 @@ class TodoistExporter(Exporter):
         """What `change` becomes given the task found standing under its key: a task the
         person completed is left alone; one that already landed is updated, not added."""
         remote = change.remote
+        reopening = (
+            change.task.status == "planned" and remote is not None and remote.status == "done"
+        )
+        if found is not None and found.done and reopening:
+            # Marked done through followup, then `followup done --undo`: the later act wins.
+            return _on(change, found, dict(remote.extra) if remote else {}), reported
         if found is not None and found.done:
             self._left_done += 1
             extra = dict(remote.extra) if remote else self._placement_of(found)
@@ -639,14 +646,16 @@ class TodoistExporter(Exporter):
             return group
         item_id = remote.remote_id
         args = {"id": item_id, **payload.task_fields(task, *label)}
-        group = _Group(
-            change,
-            reported,
-            [_command("item_update", args, uuid_=item_uuid)],
-            item_uuid,
-            dict(placement),
-            section=section,
-        )
+        commands = [_command("item_update", args, uuid_=item_uuid)]
+        if task.status == "done":  # completed, never deleted: what the person did stays
+            done_at = {"id": item_id, "completed_at": _completed_at(task)}
+            commands.append(_command("item_complete", done_at, self._uuid(change, "done", round_)))
+        elif remote.status == "done":  # undone with `followup done --undo`
+            reopen = _command(
+                "item_uncomplete", {"id": item_id}, self._uuid(change, "undo", round_)
+            )
+            commands.insert(0, reopen)
+        group = _Group(change, reported, commands, item_uuid, dict(placement), section=section)
         if section and extra.get("section_id") != section:
             move = _command(
                 "item_move",
@@ -894,10 +903,17 @@ def _on(
     """`change` aimed at the task found standing under its key."""
     sequence = change.remote.sequence if change.remote else -1
     moment = datetime.now(UTC)
+    status = change.remote.status if change.remote else "planned"
     ref = RemoteRef(
-        found.item_id, found.content_hash or "", sequence, "planned", moment, moment, extra
+        found.item_id, found.content_hash or "", sequence, status, moment, moment, extra
     )
     return Change(action or change.action, change.task, ref)  # type: ignore[arg-type]
+
+
+def _completed_at(task: Task) -> str:
+    """When the person did it: noon UTC of the day the record gives keeps that day."""
+    day = task.done_on or datetime.now(UTC).date()
+    return datetime.combine(day, clock(12), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _now() -> str:

@@ -611,6 +611,7 @@ class FakeTodoist:
             "item_move": self._item_move,
             "item_delete": self._item_delete,
             "item_complete": self._item_complete,
+            "item_uncomplete": self._item_uncomplete,
             "reminder_add": self._reminder_add,
             "reminder_update": self._reminder_update,
             "reminder_delete": self._reminder_delete,
@@ -801,6 +802,10 @@ class FakeTodoist:
             raise _invalid("completed_at", "completed_at must be a date-time string")
         _instant(completed_at)
         item["checked"], item["completed_at"] = True, completed_at
+
+    def _item_uncomplete(self, args: Json) -> None:
+        item = self._item(args.get("id"))  # [ts-cmd] TaskUncompleteArgs: the task's id alone
+        item["checked"], item["completed_at"] = False, None
 
     def _reminder_add(self, args: Json) -> Json:
         allowed = self.limit("reminders_per_user")  # [limits] reminders per plan
