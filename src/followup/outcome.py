@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -54,14 +55,29 @@ def edit_record(path: Path, text: str, fields: dict[str, Any]) -> InterviewRecor
     file is replaced. Returns the updated record, or None when there was nothing to do."""
     if not fields:
         return None
-    record_from_text(path, text)  # the bounded loader refuses aliases and depth before ruamel
+    return _rewrite(
+        path,
+        text,
+        as_yaml=lambda: _edit_yaml(text, fields),
+        as_toml=lambda: _edit_toml(path, text, fields),
+        as_json=lambda: _edit_json(text, fields),
+    )
+
+
+def _rewrite(
+    path: Path,
+    text: str,
+    *,
+    as_yaml: Callable[[], str],
+    as_toml: Callable[[], str],
+    as_json: Callable[[], str],
+) -> InterviewRecord:
+    """The file's new text, made by the edit for its format, checked as a record and only
+    then written; the old text goes through the bounded loader before ruamel reads it."""
+    record_from_text(path, text)
     suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        updated = _edit_yaml(text, fields)
-    elif suffix == ".toml":
-        updated = _edit_toml(path, text, fields)
-    else:
-        updated = _edit_json(text, fields)
+    edit = as_yaml if suffix in (".yaml", ".yml") else as_toml if suffix == ".toml" else as_json
+    updated = edit()
     record = record_from_text(path, updated)
     _replace(path, updated)
     return record
@@ -305,19 +321,19 @@ def _edit_json(text: str, fields: dict[str, Any]) -> str:
 
 def append_interview(path: Path, text: str, interview: dict[str, Any]) -> InterviewRecord:
     """Append `interview` to the record's `interviews`, keeping the rest of the file."""
-    record_from_text(path, text)  # the bounded loader refuses aliases and depth before ruamel
-    suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        updated = _append_yaml(text, interview)
-    elif suffix == ".toml":
-        updated = _append_toml(path, text, interview)
-    else:
-        data = json.loads(text)
-        data.setdefault("interviews", []).append(interview)
-        updated = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    record = record_from_text(path, updated)
-    _replace(path, updated)
-    return record
+    return _rewrite(
+        path,
+        text,
+        as_yaml=lambda: _append_yaml(text, interview),
+        as_toml=lambda: _append_toml(path, text, interview),
+        as_json=lambda: _append_json(text, interview),
+    )
+
+
+def _append_json(text: str, interview: dict[str, Any]) -> str:
+    data = json.loads(text)
+    data.setdefault("interviews", []).append(interview)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _append_yaml(text: str, interview: dict[str, Any]) -> str:

@@ -265,7 +265,7 @@ def _when(
         assert isinstance(anchor, datetime), f"rule {rule.id}: hour offsets need a time"
         moment = add_elapsed(anchor, timedelta(hours=offset.amount))
         if employer_facing:
-            return _contact_slot_from(moment, context, rule)
+            return _next_contact(moment, context, rule, at_opening=False)
         return _Slot(
             _outside_quiet_evening(moment, context.own_zone) if rule.quiet_evenings else moment
         )
@@ -310,20 +310,6 @@ def _contact_slot(day: date, context: _Context, rule: Rule, kind: str | None = N
         own.date() - timedelta(days=1) if own.time() < context.waking.start else own.date()
     )
     return _Slot(at_local(reminder_day, evening, context.own_zone), send_at=send)
-
-
-def _contact_slot_from(moment: datetime, context: _Context, rule: Rule) -> _Slot:
-    """An employer-facing moment (a thank-you call two hours after an evening interview):
-    kept when it is inside their hours on a contact day, else the next contact slot."""
-    local = moment.astimezone(context.employer_zone)
-    calendar, hours = context.employer_calendar, context.hours
-    day = local.date()
-    inside = hours.start <= local.time() < hours.end
-    if calendar.contact_day(day) == day and inside and _is_waking(local, context):
-        return _Slot(_round_up(local))
-    if local.time() >= hours.start:
-        day += timedelta(days=1)
-    return _contact_slot(calendar.contact_day(day), context, rule)
 
 
 @functools.lru_cache(maxsize=64)
@@ -443,7 +429,7 @@ def _send_advice(
 ) -> list[str]:
     """A note written outside the employer's hours is best scheduled for their next
     morning, when that is still within its deadline; else it goes when it is written."""
-    send = _contact_slot_from(written, context, rule)
+    send = _next_contact(written, context, rule, at_opening=False)
     moment = send.send_at or send.start
     if not isinstance(moment, datetime) or moment <= written or not isinstance(due, datetime):
         return []
@@ -491,8 +477,12 @@ def _not_in_the_past(
     return slot if when >= today else _Slot(today, late=True)
 
 
-def _next_contact(after: datetime, context: _Context, rule: Rule) -> _Slot:
-    """The first moment from `after` inside the employer's hours on a contact day."""
+def _next_contact(
+    after: datetime, context: _Context, rule: Rule, *, at_opening: bool = True
+) -> _Slot:
+    """The first moment from `after` inside the employer's hours on a contact day: `after`
+    itself when it qualifies (a thank-you call two hours after an interview), else the
+    next day's opening time (`at_opening`) or the rule's usual contact slot."""
     local = after.astimezone(context.employer_zone)
     hours, calendar = context.hours, context.employer_calendar
     day = local.date()
@@ -503,7 +493,9 @@ def _next_contact(after: datetime, context: _Context, rule: Rule) -> _Slot:
         day += timedelta(days=1)
     day = calendar.contact_day(day)
     start = at_local(day, hours.start, context.employer_zone)
-    return _Slot(start) if _is_waking(start, context) else _contact_slot(day, context, rule)
+    if at_opening and _is_waking(start, context):
+        return _Slot(start)
+    return _contact_slot(day, context, rule)
 
 
 def _deadline(rule: Rule, context: _Context, interview: Interview) -> datetime:

@@ -74,6 +74,7 @@ class Report:
     failures: list[Outcome] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     publish_error: str | None = None  # a whole-file exporter could not write its files
+    planned: list[Change] = field(default_factory=list)  # what the diff asked for
 
     @property
     def failed(self) -> int:
@@ -206,6 +207,23 @@ def _adopt(name: str, target: str, task: Task, found: Found, store: StateStore) 
     )
 
 
+def _planned(
+    tasks: Sequence[Task],
+    records: set[str],
+    exporter: Exporter,
+    store: StateStore,
+    on_plan: Callable[[Diff], None] | None,
+) -> Report:
+    """The diff against what the state store says the destination holds, as a report."""
+    rows = store.rows(exporter.name, exporter.target, records)
+    planned = diff(tasks, rows, records, exporter.content_hash)
+    if on_plan:
+        on_plan(planned)
+    return Report(
+        exporter.name, exporter.target, unchanged=planned.unchanged, planned=planned.changes
+    )
+
+
 def sync(
     tasks: Sequence[Task],
     records: set[str],
@@ -223,31 +241,15 @@ def sync(
     so containers (a calendar, a project) are never created by two runs at once.
     """
     if dry_run:
-        planned = diff(
-            tasks,
-            store.rows(exporter.name, exporter.target, records),
-            records,
-            exporter.content_hash,
-        )
-        report = Report(exporter.name, exporter.target, unchanged=planned.unchanged)
-        if on_plan:
-            on_plan(planned)
-        for change in planned.changes:
+        report = _planned(tasks, records, exporter, store, on_plan)
+        for change in report.planned:
             report.count(Outcome(change))  # what would happen, for the summary line
         return report
     with store.writer(exporter.name, on_wait):
         notices = reconcile(tasks, exporter, store)
-        planned = diff(
-            tasks,
-            store.rows(exporter.name, exporter.target, records),
-            records,
-            exporter.content_hash,
-        )
-        report = Report(exporter.name, exporter.target, unchanged=planned.unchanged)
+        report = _planned(tasks, records, exporter, store, on_plan)
         report.notices.extend(store.notices + notices)
-        if on_plan:
-            on_plan(planned)
-        apply(planned.changes, exporter, store, report, progress)
+        apply(report.planned, exporter, store, report, progress)
         rows = store.rows(exporter.name, exporter.target, records)
         try:
             exporter.publish([SyncedTask(row.task, row.remote) for row in rows if row.task])
