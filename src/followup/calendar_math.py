@@ -203,12 +203,9 @@ def _tzdata_folders() -> tuple[str, ...]:
     return tuple(str(Path(location) / "zoneinfo") for location in locations or ())
 
 
-@functools.lru_cache(maxsize=64)
-def cached_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    """Public holidays from the `holidays` package, cached on disk (importing it is slow)."""
-    from followup.config import cache_dir
-
-    cache = cache_dir() / "holidays" / f"{country}-{subdivision or 'all'}.json"
+def _cached_answers(cache: Path, empty: dict[str, list[str]]) -> dict[str, list[str]]:
+    """What a disk cache of the `holidays` package's answers holds, if it was written by
+    the installed version (else `empty`): a new version may know other holidays."""
     stored: dict[str, list[str]] = {}
     if cache.exists():
         try:
@@ -217,7 +214,17 @@ def cached_holidays(country: str, subdivision: str | None, year: int) -> frozens
             stored = {}
     version = _holidays_version()
     if stored.get("version") != [version]:
-        stored = {"version": [version]}
+        stored = {"version": [version], **empty}
+    return stored
+
+
+@functools.lru_cache(maxsize=64)
+def cached_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """Public holidays from the `holidays` package, cached on disk (importing it is slow)."""
+    from followup.config import cache_dir
+
+    cache = cache_dir() / "holidays" / f"{country}-{subdivision or 'all'}.json"
+    stored = _cached_answers(cache, {})
     if str(year) not in stored:
         import holidays
 
@@ -240,15 +247,7 @@ def known_country(country: str) -> bool:
     if not re.fullmatch(r"[A-Z]{2,3}", country):  # ISO 3166 codes; nothing else reaches disk
         return False
     cache = cache_dir() / "holidays" / "countries.json"
-    stored: dict[str, list[str]] = {}
-    if cache.exists():
-        try:
-            stored = json.loads(cache.read_text())
-        except (OSError, ValueError):
-            stored = {}
-    version = _holidays_version()
-    if stored.get("version") != [version]:
-        stored = {"version": [version], "known": [], "unknown": []}
+    stored = _cached_answers(cache, {"known": [], "unknown": []})
     for answer in ("known", "unknown"):
         if country in stored.get(answer, []):
             return answer == "known"
