@@ -206,21 +206,21 @@ def _prepare(
         exporter.close()
         raise UserError(why)
     store = open_state(read_only=dry_run)
-    if not dry_run:
-        try:
-            locks.enter_context(store.writer(exporter.name, echo))
-        except FollowupError:
-            store.close()
-            exporter.close()
-            raise
     gone: set[str] = set()
-    if not folder.errors:  # a file that failed to load may be the record that looks deleted
-        live = {
-            row.record
-            for row in store.rows(exporter.name, exporter.target)
-            if row.remote.status != "cancelled"
-        }
-        gone = live - folder.ids
+    try:
+        if not dry_run:
+            locks.enter_context(store.writer(exporter.name, echo))
+        if not folder.errors:  # a file that failed to load may be the record that looks deleted
+            live = {
+                row.record
+                for row in store.rows(exporter.name, exporter.target)
+                if row.remote.status != "cancelled"
+            }
+            gone = live - folder.ids
+    except BaseException:  # this destination is not synced: release what it holds
+        store.close()
+        exporter.close()
+        raise
     return _Prepared(name, exporter, store, gone)
 
 
