@@ -15,7 +15,18 @@ from followup.errors import UserError
 DEFAULT_EXPORTER_OPTIONS = {
     "todoist": {"project": "Job search"},
     "google": {"calendar_name": "Interview follow-ups"},
+    "caldav": {"calendar": "Job search", "as": "event"},  # url and username are the user's own
 }
+
+
+def _needs_sign_in(destination: str) -> bool:
+    """Whether the destination's exporter keeps a secret (`followup auth NAME` asks for it)."""
+    from followup.plugins import load_exporter
+
+    try:
+        return load_exporter(destination).secret is not None
+    except Exception:  # a plugin that fails to load is reported when it is used
+        return False
 
 
 @click.command()
@@ -149,7 +160,7 @@ def init(
     click.echo(f"wrote {path}")
     click.echo("Next:")
     for destination in chosen:
-        if destination in ("google", "todoist"):
+        if _needs_sign_in(destination):
             click.echo(f"  followup auth {destination}")
     click.echo(f"  followup new -o {folder_text.rstrip('/')}/<company>.yaml   # after an interview")
     click.echo("  followup sync                                  # send every record everywhere")
