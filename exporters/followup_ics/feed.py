@@ -5,21 +5,32 @@ planned and synced like an export (so SEQUENCE, DTSTAMP and LAST-MODIFIED come f
 state store, an edit raises SEQUENCE and a withdrawn or deleted record's items become
 CANCELLED), then all items inside the time window are rendered as one VCALENDAR.
 
-A `FeedBuilder` is incremental: it re-reads and re-plans only record files whose
-(inode, mtime, size) changed, syncs only those records, and reuses rendered components,
-so a rebuild after one edit costs about one record. Time is always passed in (`now`).
+A `FeedBuilder` is incremental: it re-reads only record files whose stat signature
+changed, re-plans only those whose content changed (or all, on a new planning day), syncs
+only those records, and reuses rendered components, so a rebuild after one edit costs
+about one record, and a build with nothing changed returns the previous result. Given a
+`result_dir`, the last result is also kept on disk, keyed on every file's content, the
+settings, the options, the planning day and the feed's state rows, so a new process
+(`followup feed`) with nothing changed only reads and hashes the folder. Time is always
+passed in (`now`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import stat
+import time as clock
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from followup.config import Settings, write_atomically
+import followup
+from followup.config import Settings, private_dir, write_atomically
 from followup.errors import FollowupError, UserError
 from followup.exporter import Change, ExportContext, Exporter, Outcome, SyncedTask
 from followup.planner import plan_record
@@ -52,7 +63,14 @@ _CSS_NAME = re.compile(r"[a-z]{3,20}")
 # updated_at is the wall clock, which `--now` does not move).
 CHANGED_AT = "feed_changed_at"
 
-Signature = tuple[int, int, int]  # (inode, mtime_ns, size) of a record file
+# (inode, mtime_ns, ctime_ns, size) of a file: any write, even one that puts the mtime
+# back, moves the ctime, so an equal signature means the content need not be read again.
+Signature = tuple[int, int, int, int]
+# A file changed within this long of being looked at may change again within the same
+# timestamp tick, unseen by its signature: its content is read (and hashed) again.
+SETTLE_NS = 2_000_000_000
+RESULT_FORMAT = 1  # of the result kept on disk; a new layout is a new number
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -145,10 +163,25 @@ class FeedResult:
     skipped: tuple[str, ...] = ()  # one message per record file that failed to load
     warnings: tuple[str, ...] = ()
     report: Report | None = None  # what this build changed in the state
+    built_at: datetime | None = None  # the `now` it was built for
+    fresh_until: datetime | None = None  # when an item next ages out of the window
 
     @property
     def ok(self) -> bool:
         return not self.skipped
+
+    def fresh(self, now: datetime) -> bool:
+        """Whether the same inputs still give these bytes at `now` (a later time, same day)."""
+        if self.built_at is None or not self.built_at <= now:
+            return False
+        if now.date() != self.built_at.date():  # a new planning day
+            return False
+        return self.fresh_until is None or now < self.fresh_until
+
+
+def target_of(folder: Path) -> str:
+    """The state store's target for the feed of `folder`."""
+    return f"feed:{folder}"
 
 
 class FeedExporter(Exporter):
@@ -165,7 +198,7 @@ class FeedExporter(Exporter):
 
     @property
     def target(self) -> str:
-        return f"feed:{self.folder}"
+        return target_of(self.folder)
 
     def apply(self, changes: Sequence[Change]) -> Iterator[Outcome]:
         for change in changes:
@@ -179,7 +212,8 @@ class FeedExporter(Exporter):
 
 @dataclass
 class _Plan:
-    signature: Signature
+    digest: str  # of the file's bytes
+    day: date  # the planning day
     record: str
     tasks: list[Task]
     loaded: InterviewRecord
@@ -193,16 +227,21 @@ class FeedBuilder:
     settings: Settings
     state_path: Path
     options: FeedOptions = field(default_factory=FeedOptions)
+    result_dir: Path | None = None  # where the last result is kept for the next process
+    # Per file: its signature (None until it has settled) and the digest of its bytes.
+    _digests: dict[Path, tuple[Signature | None, str]] = field(default_factory=dict, init=False)
     _plans: dict[Path, _Plan] = field(default_factory=dict, init=False)
     _items: dict[str, list[FeedItem]] | None = field(default=None, init=False)
     _zones: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict, init=False)
     _components: dict[Hashable, str] = field(default_factory=dict, init=False)
+    # The last result and what it was made from (records shown, options).
+    _last: tuple[FeedResult, frozenset[str], FeedOptions] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.folder = self.folder.expanduser().resolve()
 
     def signature(self) -> dict[Path, Signature]:
-        """Each record file of the folder with its (inode, mtime_ns, size)."""
+        """Each record file of the folder with its (inode, mtime_ns, ctime_ns, size)."""
         try:
             paths = find_records(self.folder)
         except FileNotFoundError:
@@ -215,30 +254,90 @@ class FeedBuilder:
                 info = path.stat()
             except FileNotFoundError:  # deleted between the listing and now
                 continue
-            files[path] = (info.st_ino, info.st_mtime_ns, info.st_size)
+            files[path] = (info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
         return files
+
+    @property
+    def settled(self) -> bool:
+        """Whether every file's signature is trusted: a file changed only just now is not."""
+        return all(signature is not None for signature, _ in self._digests.values())
 
     def build(self, now: datetime, files: dict[Path, Signature] | None = None) -> FeedResult:
         """The feed as of `now`; syncs the state of this folder's feed target on the way."""
         files = self.signature() if files is None else files
-        plans, changed, skipped = self._plan(files, now)
+        digests = self._read(files)
+        key = None
+        if self.result_dir is not None and None not in digests.values():
+            key = self._result_key(digests, now)
+        if self._items is None:
+            kept = self._first_build(key, now)
+            if kept is not None:
+                return kept
+        plans, changed, skipped = self._plan(digests, now)
+        assert self._items is not None
+        # A record whose file is gone is cancelled; unless a file failed to load, as it
+        # may be that very record.
+        deleted = set() if skipped else set(self._items) - set(plans)
+        scope = changed | deleted
+        last = self._last
+        if (
+            not scope
+            and last is not None
+            and last[0].fresh(now)
+            and last[0].skipped == tuple(skipped)
+            and last[1] == frozenset(plans)
+            and last[2] == self.options
+        ):
+            return last[0]  # nothing changed: the same bytes, not even rendered again
+        report = None
+        if scope:
+            store = StateStore(self.state_path)
+            try:
+                exporter = FeedExporter(self.folder, now, ExportContext(self.state_path.parent))
+                tasks = [task for record in changed for task in plans[record]]
+                report = sync(tasks, scope, exporter, store)
+            finally:
+                store.close()
+            self._update({record: [] for record in scope} | _by_record(exporter.published))
+        result = self._render(now, len(plans), tuple(skipped), report)
+        self._last = (replace(result, report=None), frozenset(plans), self.options)
+        if key is not None:
+            self._keep(key, result)
+        return result
+
+    def _first_build(self, key: str | None, now: datetime) -> FeedResult | None:
+        """The result kept on disk under `key` if it still holds; else load the items this
+        target already has, to build on."""
         store = StateStore(self.state_path)
         try:
-            exporter = FeedExporter(self.folder, now, ExportContext(self.state_path.parent))
-            if self._items is None:  # first build: every item this target already has
-                self._items = {}
-                self._update(_by_record(store.rows(exporter.name, exporter.target)))
-            # A record whose file is gone is cancelled; unless a file failed to load, as it
-            # may be that very record.
-            deleted = set() if skipped else set(self._items) - set(plans)
-            scope = changed | deleted
-            tasks = [task for record in changed for task in plans[record]]
-            report = sync(tasks, scope, exporter, store) if scope else None
+            name, target = FeedExporter.name, target_of(self.folder)
+            if key is not None:
+                kept = _read_result(self._result_path(), key + store.digest(name, target), now)
+                if kept is not None:
+                    return kept
+            self._items = {}
+            self._update(_by_record(store.rows(name, target)))
         finally:
             store.close()
-        if report is not None:
-            self._update({record: [] for record in scope} | _by_record(exporter.published))
-        return self._render(now, len(plans), tuple(skipped), report)
+        return None
+
+    def _read(self, files: dict[Path, Signature]) -> dict[Path, str | None]:
+        """Each file's content digest (None: unreadable), read only where its signature moved."""
+        for path in [path for path in self._digests if path not in files]:
+            del self._digests[path]
+        digests: dict[Path, str | None] = {}
+        for path, signature in files.items():
+            known = self._digests.get(path)
+            if known is None or known[0] != signature:  # a None signature never matches
+                digest = _file_digest(path)
+                if digest is None:
+                    self._digests.pop(path, None)
+                    digests[path] = None
+                    continue
+                known = (signature if _settled(signature) else None, digest)
+                self._digests[path] = known
+            digests[path] = known[1]
+        return digests
 
     def _update(self, grouped: dict[str, list[FeedItem]]) -> None:
         """Replace the items (and the zones they need) of the records in `grouped`."""
@@ -252,27 +351,28 @@ class FeedBuilder:
                 self._zones.pop(record, None)
 
     def _plan(
-        self, files: dict[Path, Signature], now: datetime
+        self, digests: dict[Path, str | None], now: datetime
     ) -> tuple[dict[str, list[Task]], set[str], list[str]]:
         """Plans by record id, the ids whose plan was (re)made, and load errors."""
         plans: dict[str, list[Task]] = {}
         origin: dict[str, Path] = {}
         changed: set[str] = set()
         skipped: list[str] = []
-        for path in [path for path in self._plans if path not in files]:
+        day = now.date()
+        for path in [path for path in self._plans if path not in digests]:
             del self._plans[path]
-        for path, signature in files.items():
+        for path, digest in digests.items():
             cached = self._plans.get(path)
-            if cached is None or cached.signature != signature:
+            if cached is None or digest is None or cached.digest != digest or cached.day != day:
                 try:
                     record = load_record(path)
-                    cached = _Plan(
-                        signature, record.id, plan_record(record, self.settings, now), record
-                    )
+                    tasks = plan_record(record, self.settings, now)
                 except FollowupError as error:
                     self._plans.pop(path, None)
                     skipped.append(str(error))
                     continue
+                # An unreadable file that then loads is planned again next time (digest "").
+                cached = _Plan(digest or "", day, record.id, tasks, record)
                 self._plans[path] = cached
                 changed.add(cached.record)
             if cached.record in origin:
@@ -283,6 +383,50 @@ class FeedBuilder:
             origin[cached.record] = path
             plans[cached.record] = cached.tasks
         return plans, changed & set(plans), skipped
+
+    def _result_path(self) -> Path:
+        assert self.result_dir is not None
+        return self.result_dir / f"{hashlib.sha256(str(self.folder).encode()).hexdigest()[:32]}.ics"
+
+    def _result_key(self, digests: dict[Path, str | None], now: datetime) -> str:
+        """What the feed's bytes depend on, but for the state rows and the planning day
+        (a result is only `fresh` the same day)."""
+        inputs = {
+            "format": RESULT_FORMAT,
+            "code": _code_signature(),
+            "folder": str(self.folder),
+            "settings": repr(self.settings),
+            "templates": _folder_digest(self.settings.templates_dir),
+            "options": repr(self.options),
+            "zone": str(now.tzinfo),
+            "files": sorted((str(path), digest) for path, digest in digests.items()),
+        }
+        return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+
+    def _keep(self, key: str, result: FeedResult) -> None:
+        """Keep `result` on disk for the next process; it is only a cache, so never fail."""
+        store = StateStore(self.state_path)
+        try:
+            key += store.digest(FeedExporter.name, target_of(self.folder))
+        finally:
+            store.close()
+        header = {
+            "key": key,
+            "size": len(result.data),
+            "items": result.items,
+            "records": result.records,
+            "newest_change": _iso(result.newest_change),
+            "skipped": list(result.skipped),
+            "warnings": list(result.warnings),
+            "built_at": _iso(result.built_at),
+            "fresh_until": _iso(result.fresh_until),
+        }
+        path = self._result_path()
+        try:
+            private_dir(path.parent)
+            write_atomically(path, json.dumps(header).encode() + b"\n" + result.data, 0o600)
+        except OSError:  # only a cache: the next run builds in full, as without one
+            pass
 
     def _render(
         self, now: datetime, records: int, skipped: tuple[str, ...], report: Report | None
@@ -324,11 +468,20 @@ class FeedBuilder:
             skipped=skipped,
             warnings=tuple(warnings),
             report=report,
+            built_at=now,
+            fresh_until=min((_ages_out(item, self.options, now) for item in shown), default=None),
         )
 
     def items(self) -> list[FeedItem]:
         """Every item the feed target holds, as of the last build (before the window)."""
-        return [item for items in (self._items or {}).values() for item in items]
+        grouped = self._items
+        if grouped is None:  # the last build came from disk
+            store = StateStore(self.state_path)
+            try:
+                grouped = _by_record(store.rows(FeedExporter.name, target_of(self.folder)))
+            finally:
+                store.close()
+        return [item for items in grouped.values() for item in items]
 
     def records(self) -> dict[str, tuple[Path, InterviewRecord]]:
         """Each loaded record and its file by id, as of the last build (the agenda shows
@@ -359,6 +512,25 @@ def _in_window(item: FeedItem, oldest_end: datetime, oldest_cancel: datetime) ->
     return (item.changed_at or item.stamp) >= oldest_cancel
 
 
+def _ages_out(item: FeedItem, options: FeedOptions, now: datetime) -> datetime:
+    """The first instant `_in_window` drops a shown item (nothing shown comes back later)."""
+    end = item.end
+    # An all-day item is shown while its end is on or after the window's first day.
+    last = end if isinstance(end, datetime) else _instant(end + timedelta(days=1), now) - _TICK
+    leaves = last + timedelta(days=options.window_days) + _TICK
+    if item.task.status == "cancelled":
+        since = item.changed_at or item.stamp
+        leaves = min(leaves, since + timedelta(days=options.keep_cancelled_days) + _TICK)
+    return leaves
+
+
+def _instant(when: datetime | date, reference: datetime) -> datetime:
+    """An all-day date as midnight in the zone of `reference` (the user's now)."""
+    if isinstance(when, datetime):
+        return when
+    return datetime.combine(when, time(), reference.tzinfo)
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Replace `path` atomically when its bytes differ; True when it was written."""
     try:
@@ -369,3 +541,78 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, data)
     return True
+
+
+def _file_digest(path: Path) -> str | None:
+    """The SHA-256 of a regular file's bytes; None when it cannot be read as one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO put in its place won't hang
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+        except OSError:
+            return None
+
+
+def _settled(signature: Signature) -> bool:
+    """Changed long enough ago that a later write moves its ctime to another tick."""
+    return clock.time_ns() - signature[2] > SETTLE_NS
+
+
+def _folder_digest(folder: Path | None) -> str:
+    """The digest of the files of a folder (the user's templates); "" when there is none."""
+    try:
+        paths = sorted(path for path in folder.iterdir() if path.is_file()) if folder else []
+    except OSError:
+        return ""
+    return hashlib.sha256(
+        json.dumps([(path.name, _file_digest(path)) for path in paths]).encode()
+    ).hexdigest()
+
+
+def _code_signature() -> list[tuple[str, int, int]]:
+    """The installed code that plans and renders: an upgrade makes a new feed."""
+    files = []
+    for package in (Path(followup.__file__).parent, Path(__file__).parent):
+        for path in sorted(package.rglob("*")):
+            if path.suffix in (".py", ".txt", ".toml", ".yaml", ".json"):
+                info = path.stat()
+                files.append((str(path), info.st_mtime_ns, info.st_size))
+    return files
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _read_result(path: Path, key: str, now: datetime) -> FeedResult | None:
+    """The result kept at `path`, if it was made from the same inputs and still holds."""
+    try:
+        with path.open("rb") as stream:
+            meta = json.loads(stream.readline())
+            if meta.get("key") != key:
+                return None
+            body = stream.read()
+        if len(body) != meta["size"]:  # cut short
+            return None
+        result = FeedResult(
+            data=body,
+            items=meta["items"],
+            records=meta["records"],
+            newest_change=_from_iso(meta["newest_change"]),
+            skipped=tuple(meta["skipped"]),
+            warnings=tuple(meta["warnings"]),
+            built_at=_from_iso(meta["built_at"]),
+            fresh_until=_from_iso(meta["fresh_until"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: build in full
+        return None
+    return result if result.fresh(now) else None
+
+
+def _from_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

@@ -2,8 +2,10 @@
 
 The feed lives at `/feed/<token>.ics` (an agenda page at `/feed/<token>`); everything
 else is a bare 404. Responses come from an immutable snapshot swapped in whole after
-each rebuild, so concurrent readers always get one complete calendar. A rebuild happens
-when a record file's (inode, mtime, size) changes or the day changes (items age out).
+each rebuild, so concurrent readers always get one complete calendar. While no record
+file's stat signature moves, the day stays and no item ages out, a request costs a
+listing and a stat per file; otherwise the builder is asked, and it re-reads only the
+files that moved and rebuilds only when their content did.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 from followup.config import write_private
 from followup.errors import FollowupError, UserError
 from followup_ics.agenda import CONTENT_SECURITY_POLICY, Agenda, Links, request_base
-from followup_ics.feed import FeedBuilder, FeedOptions, Signature, write_if_changed
+from followup_ics.feed import FeedBuilder, FeedOptions, FeedResult, Signature, write_if_changed
 from followup_ics.reach import announce, is_loopback, subscribe_urls
 
 __all__ = [
@@ -73,7 +75,7 @@ class TokenFile:
             info = self.path.stat()
         except FileNotFoundError:
             return self.rotate()
-        signature = (info.st_ino, info.st_mtime_ns, info.st_size)
+        signature = (info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
         cached = self._cached
         if cached is not None and cached[0] == signature:
             return cached[1]
@@ -100,7 +102,12 @@ class Snapshot:
     agenda: Agenda
     last_modified: datetime  # UTC, whole seconds
     files: dict[Path, Signature]
-    day: date
+    settled: bool  # no file changed so recently that its signature may not show the next write
+    result: FeedResult
+
+    def holds(self, files: dict[Path, Signature], now: datetime) -> bool:
+        """Still the answer: the same files (by stat alone), and nothing aged out."""
+        return self.settled and self.files == files and self.result.fresh(now)
 
 
 class FeedApp:
@@ -133,16 +140,16 @@ class FeedApp:
             return _plain(start_response, "503 Service Unavailable", b"Feed unavailable\n")
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot, rebuilt first if a record file or the day changed."""
+        """The current snapshot, rebuilt first if a record file, the day or the window moved."""
         files = self.builder.signature()
         now = self.clock()
         current = self._snapshot
-        if current is not None and current.files == files and current.day == now.date():
+        if current is not None and current.holds(files, now):
             return current
         with self._lock:  # one rebuild at a time; the others wait, then use its result
             current = self._snapshot
             files = self.builder.signature()
-            if current is None or current.files != files or current.day != now.date():
+            if current is None or not current.holds(files, now):
                 current = self._rebuild(files, now, current)
                 self._snapshot = current
             return current
@@ -151,6 +158,8 @@ class FeedApp:
         self, files: dict[Path, Signature], now: datetime, old: Snapshot | None
     ) -> Snapshot:
         result = self.builder.build(now, files)
+        if old is not None and result.data is old.result.data:  # the builder's last bytes
+            return replace(old, files=files, settled=self.builder.settled)
         for message in (*result.skipped, *result.warnings):
             self._report(
                 f"followup serve: {'skipped ' if message in result.skipped else ''}{message}"
@@ -179,7 +188,8 @@ class FeedApp:
             agenda=agenda,
             last_modified=last_modified,
             files=files,
-            day=now.date(),
+            settled=self.builder.settled,
+            result=result,
         )
 
     def _respond(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

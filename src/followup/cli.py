@@ -373,7 +373,11 @@ def _feed_service() -> Any:
 
 
 def _feed_builder(
-    service: Any, folder: Path | None, settings: Settings, **overrides: int | None
+    service: Any,
+    folder: Path | None,
+    settings: Settings,
+    result_dir: Path | None = None,
+    **overrides: int | None,
 ) -> Any:
     from followup.config import state_dir
 
@@ -381,7 +385,7 @@ def _feed_builder(
     if folder is None:
         raise UserError("give the folder of records, or set `folder` in the settings")
     options = service.FeedOptions.from_settings(settings.exporters.get("feed", {}), **overrides)
-    return service.FeedBuilder(folder, settings, state_dir() / "state.db", options)
+    return service.FeedBuilder(folder, settings, state_dir() / "state.db", options, result_dir)
 
 
 def _feed_token(service: Any) -> Any:
@@ -421,11 +425,14 @@ def feed(
     Example:
       followup feed ~/job-search -o ~/public/followup.ics
     """
+    from followup.config import cache_dir
+
     service = _feed_service()
     builder = _feed_builder(
         service,
         folder,
         load_settings(),
+        cache_dir() / "feed",  # the last feed, so a run with nothing changed only reads the folder
         window_days=window_days,
         keep_cancelled_days=keep_cancelled_days,
     )
