@@ -138,6 +138,19 @@ def test_an_edited_record_is_seen(folder: Path) -> None:
     assert again.data == scratch(folder).build(LATER).data
 
 
+def test_a_new_process_after_one_edit_plans_only_that_record(
+    folder: Path, planned: list[str]
+) -> None:
+    kept(folder).build(NOW)
+    planned.clear()
+    text = (folder / "onsite-acme.yaml").read_text()
+    (folder / "onsite-acme.yaml").write_text(text.replace("[Kafka migration]", "[Kafka, Flink]"))
+    again = kept(folder).build(LATER)
+    assert planned == [ACME]
+    assert again.report is not None and again.report.updated > 0
+    assert again.data == scratch(folder).build(LATER).data
+
+
 def test_a_record_rewritten_behind_its_old_mtime_and_size_is_seen(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

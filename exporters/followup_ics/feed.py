@@ -17,6 +17,7 @@ passed in (`now`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -215,8 +216,9 @@ class _Plan:
     digest: str  # of the file's bytes
     day: date  # the planning day
     record: str
-    tasks: list[Task]
-    loaded: InterviewRecord
+    # Both None: planned by an earlier process (the kept feed), as its state rows stand.
+    tasks: list[Task] | None
+    loaded: InterviewRecord | None
 
 
 @dataclass
@@ -266,11 +268,9 @@ class FeedBuilder:
         """The feed as of `now`; syncs the state of this folder's feed target on the way."""
         files = self.signature() if files is None else files
         digests = self._read(files)
-        key = None
-        if self.result_dir is not None and None not in digests.values():
-            key = self._result_key(digests, now)
+        inputs = self._inputs(now) if self.result_dir is not None else None
         if self._items is None:
-            kept = self._first_build(key, now)
+            kept = self._first_build(inputs, digests, now)
             if kept is not None:
                 return kept
         plans, changed, skipped = self._plan(digests, now)
@@ -294,27 +294,34 @@ class FeedBuilder:
             store = StateStore(self.state_path)
             try:
                 exporter = FeedExporter(self.folder, now, ExportContext(self.state_path.parent))
-                tasks = [task for record in changed for task in plans[record]]
+                tasks = [task for record in changed for task in plans[record].tasks or ()]
                 report = sync(tasks, scope, exporter, store)
             finally:
                 store.close()
             self._update({record: [] for record in scope} | _by_record(exporter.published))
         result = self._render(now, len(plans), tuple(skipped), report)
         self._last = (replace(result, report=None), frozenset(plans), self.options)
-        if key is not None:
-            self._keep(key, result)
+        if inputs is not None and (report is None or report.ok):
+            self._keep(inputs, digests, result)
         return result
 
-    def _first_build(self, key: str | None, now: datetime) -> FeedResult | None:
-        """The result kept on disk under `key` if it still holds; else load the items this
-        target already has, to build on."""
+    def _first_build(
+        self, inputs: str | None, digests: dict[Path, str | None], now: datetime
+    ) -> FeedResult | None:
+        """The result kept on disk, if made from the same inputs and still fresh. Else load
+        the items this target already has, to build on; and if only some files changed
+        since, take the others' plans as the state holds them, not to plan them again."""
         store = StateStore(self.state_path)
         try:
             name, target = FeedExporter.name, target_of(self.folder)
-            if key is not None:
-                kept = _read_result(self._result_path(), key + store.digest(name, target), now)
-                if kept is not None:
-                    return kept
+            kept = None
+            if inputs is not None:
+                kept = _Kept.read(self._result_path(), inputs, store.digest(name, target))
+            if kept is not None:
+                if kept.digests == digests and kept.result.fresh(now):
+                    return kept.result
+                for path, record in kept.records.items():  # `_plan` redoes those whose digest moved
+                    self._plans[path] = _Plan(kept.digests[path], now.date(), record, None, None)
             self._items = {}
             self._update(_by_record(store.rows(name, target)))
         finally:
@@ -352,9 +359,9 @@ class FeedBuilder:
 
     def _plan(
         self, digests: dict[Path, str | None], now: datetime
-    ) -> tuple[dict[str, list[Task]], set[str], list[str]]:
+    ) -> tuple[dict[str, _Plan], set[str], list[str]]:
         """Plans by record id, the ids whose plan was (re)made, and load errors."""
-        plans: dict[str, list[Task]] = {}
+        plans: dict[str, _Plan] = {}
         origin: dict[str, Path] = {}
         changed: set[str] = set()
         skipped: list[str] = []
@@ -381,16 +388,15 @@ class FeedBuilder:
                 )
                 continue
             origin[cached.record] = path
-            plans[cached.record] = cached.tasks
+            plans[cached.record] = cached
         return plans, changed & set(plans), skipped
 
     def _result_path(self) -> Path:
         assert self.result_dir is not None
         return self.result_dir / f"{hashlib.sha256(str(self.folder).encode()).hexdigest()[:32]}.ics"
 
-    def _result_key(self, digests: dict[Path, str | None], now: datetime) -> str:
-        """What the feed's bytes depend on, but for the state rows and the planning day
-        (a result is only `fresh` the same day)."""
+    def _inputs(self, now: datetime) -> str:
+        """What plans and the feed's bytes depend on, besides the files and the state rows."""
         inputs = {
             "format": RESULT_FORMAT,
             "code": _code_signature(),
@@ -398,35 +404,24 @@ class FeedBuilder:
             "settings": repr(self.settings),
             "templates": _folder_digest(self.settings.templates_dir),
             "options": repr(self.options),
+            "day": now.date().isoformat(),
             "zone": str(now.tzinfo),
-            "files": sorted((str(path), digest) for path, digest in digests.items()),
         }
         return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
 
-    def _keep(self, key: str, result: FeedResult) -> None:
+    def _keep(self, inputs: str, digests: dict[Path, str | None], result: FeedResult) -> None:
         """Keep `result` on disk for the next process; it is only a cache, so never fail."""
+        readable = {path: digest for path, digest in digests.items() if digest is not None}
+        if len(readable) != len(digests):  # an unreadable file: nothing to key it on
+            return
         store = StateStore(self.state_path)
         try:
-            key += store.digest(FeedExporter.name, target_of(self.folder))
+            state = store.digest(FeedExporter.name, target_of(self.folder))
         finally:
             store.close()
-        header = {
-            "key": key,
-            "size": len(result.data),
-            "items": result.items,
-            "records": result.records,
-            "newest_change": _iso(result.newest_change),
-            "skipped": list(result.skipped),
-            "warnings": list(result.warnings),
-            "built_at": _iso(result.built_at),
-            "fresh_until": _iso(result.fresh_until),
-        }
-        path = self._result_path()
-        try:
-            private_dir(path.parent)
-            write_atomically(path, json.dumps(header).encode() + b"\n" + result.data, 0o600)
-        except OSError:  # only a cache: the next run builds in full, as without one
-            pass
+        records = {path: plan.record for path, plan in self._plans.items()}
+        with contextlib.suppress(OSError):  # only a cache: the next run builds in full
+            _Kept(inputs, state, readable, records, result).write(self._result_path())
 
     def _render(
         self, now: datetime, records: int, skipped: tuple[str, ...], report: Report | None
@@ -486,7 +481,11 @@ class FeedBuilder:
     def records(self) -> dict[str, tuple[Path, InterviewRecord]]:
         """Each loaded record and its file by id, as of the last build (the agenda shows
         status and zone, and writes what the person marks done into the file)."""
-        return {plan.record: (path, plan.loaded) for path, plan in self._plans.items()}
+        return {
+            plan.record: (path, plan.loaded)
+            for path, plan in self._plans.items()
+            if plan.loaded is not None
+        }
 
 
 def _by_record(synced: Iterable[Any]) -> dict[str, list[FeedItem]]:
@@ -589,29 +588,64 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _read_result(path: Path, key: str, now: datetime) -> FeedResult | None:
-    """The result kept at `path`, if it was made from the same inputs and still holds."""
-    try:
-        with path.open("rb") as stream:
-            meta = json.loads(stream.readline())
-            if meta.get("key") != key:
+@dataclass(frozen=True)
+class _Kept:
+    """The last result of a folder's feed on disk: a JSON header line, then the calendar."""
+
+    inputs: str
+    state: str  # the digest of the feed target's state rows after the build
+    digests: Mapping[Path, str]  # of every record file
+    records: Mapping[Path, str]  # the record id of each file that loaded
+    result: FeedResult
+
+    @classmethod
+    def read(cls, path: Path, inputs: str, state: str) -> _Kept | None:
+        """What is kept at `path`, if made from the same inputs and state rows."""
+        try:
+            with path.open("rb") as stream:
+                meta = json.loads(stream.readline())
+                if meta.get("inputs") != inputs or meta.get("state") != state:
+                    return None
+                body = stream.read()
+            if len(body) != meta["size"]:  # cut short
                 return None
-            body = stream.read()
-        if len(body) != meta["size"]:  # cut short
+            return cls(
+                inputs,
+                state,
+                {Path(name): digest for name, digest in meta["digests"].items()},
+                {Path(name): record for name, record in meta["records"].items()},
+                FeedResult(
+                    data=body,
+                    items=meta["items"],
+                    records=meta["records_loaded"],
+                    newest_change=_from_iso(meta["newest_change"]),
+                    skipped=tuple(meta["skipped"]),
+                    warnings=tuple(meta["warnings"]),
+                    built_at=_from_iso(meta["built_at"]),
+                    fresh_until=_from_iso(meta["fresh_until"]),
+                ),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):  # damaged: build
             return None
-        result = FeedResult(
-            data=body,
-            items=meta["items"],
-            records=meta["records"],
-            newest_change=_from_iso(meta["newest_change"]),
-            skipped=tuple(meta["skipped"]),
-            warnings=tuple(meta["warnings"]),
-            built_at=_from_iso(meta["built_at"]),
-            fresh_until=_from_iso(meta["fresh_until"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: build in full
-        return None
-    return result if result.fresh(now) else None
+
+    def write(self, path: Path) -> None:
+        result = self.result
+        header = {
+            "inputs": self.inputs,
+            "state": self.state,
+            "digests": {str(path): digest for path, digest in self.digests.items()},
+            "records": {str(path): record for path, record in self.records.items()},
+            "size": len(result.data),
+            "items": result.items,
+            "records_loaded": result.records,
+            "newest_change": _iso(result.newest_change),
+            "skipped": list(result.skipped),
+            "warnings": list(result.warnings),
+            "built_at": _iso(result.built_at),
+            "fresh_until": _iso(result.fresh_until),
+        }
+        private_dir(path.parent)
+        write_atomically(path, json.dumps(header).encode() + b"\n" + result.data, 0o600)
 
 
 def _from_iso(text: str | None) -> datetime | None:
