@@ -17,7 +17,7 @@ import icalendar
 import pytest
 from click.testing import CliRunner
 from followup_ics import feed as feed_module
-from followup_ics.feed import FeedBuilder, FeedOptions, FeedResult
+from followup_ics.feed import FeedBuilder, FeedExporter, FeedOptions, FeedResult
 from followup_ics.server import FeedApp
 
 from followup.cli import cli
@@ -263,6 +263,39 @@ def test_the_kept_feed_is_not_used_once_an_item_ages_out(folder: Path) -> None:
     after = kept(folder, window_days=0).build(moment)
     assert after.items < at_end.items
     assert after.data == scratch(folder, window_days=0).build(moment).data
+
+
+# --- a full build ------------------------------------------------------------------
+
+
+def test_a_full_build_records_each_batch_in_one_transaction_with_nothing_in_flight(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions: list[int] = []
+    syncing: list[bool] = []
+    real_transaction, real_sync = StateStore.transaction, feed_module.sync
+
+    def counting(self: StateStore) -> Any:
+        if syncing:
+            transactions.append(1)
+        return real_transaction(self)
+
+    def counting_sync(*args: Any, **kwargs: Any) -> Any:
+        syncing.append(True)
+        try:
+            return real_sync(*args, **kwargs)
+        finally:
+            syncing.pop()
+
+    def in_flight(*args: Any) -> None:
+        raise AssertionError("a feed item stands once its row is written: none is in flight")
+
+    monkeypatch.setattr(StateStore, "transaction", counting)
+    monkeypatch.setattr(feed_module, "sync", counting_sync)
+    monkeypatch.setattr(StateStore, "mark_in_flight", in_flight)
+    scratch(folder, window_days=3650).build(NOW)
+    rows = len(scratch(folder).items())
+    assert rows > 20 and len(transactions) <= -(-rows // FeedExporter.batch_size)
 
 
 # --- serve: in memory ----------------------------------------------------------------

@@ -190,6 +190,7 @@ class FeedExporter(Exporter):
 
     name = "ics"
     description = "the calendar feed of a folder of records"
+    local = True  # an item stands in the feed the moment its row is written
 
     def __init__(self, folder: Path, now: datetime, context: ExportContext) -> None:
         super().__init__({}, context)

@@ -104,6 +104,9 @@ class Exporter:
     settings: ClassVar[Sequence[Setting]] = ()
     secret: ClassVar[str | None] = None  # what it needs, e.g. "Todoist API token"
     batch_size: ClassVar[int] = 100
+    # True when its writes are only the state store's rows (a feed rendered from them):
+    # each batch is then recorded in one transaction, with no write in flight.
+    local: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: ExportContext) -> None:
         self.options = dict(options)

@@ -8,6 +8,7 @@ learnt, so an interrupted run is finished without duplicates, even after an edit
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -116,37 +117,49 @@ def apply(
     """Write `changes` through `exporter` in batches, recording each success at once.
 
     A write stays in flight until its success is recorded: a failure may still have landed
-    (a timeout, a lost answer), so the next run asks before sending it again.
+    (a timeout, a lost answer), so the next run asks before sending it again. A local
+    exporter's writes are the state rows themselves (nothing lands elsewhere), so each of
+    its batches is recorded in one transaction, with nothing in flight.
     """
     target = exporter.target
     for start in range(0, len(changes), exporter.batch_size):
         batch = changes[start : start + exporter.batch_size]
         reported: set[str] = set()
-        store.mark_in_flight(exporter.name, target, batch)
-        try:
-            for outcome in exporter.apply(batch):
-                reported.add(outcome.change.task.key)
-                if outcome.ok:
-                    with store.transaction():
-                        store.record(
-                            exporter.name,
-                            target,
-                            outcome.change.task,
-                            outcome.remote_id,
-                            bump_sequence=outcome.change.remote is not None,
-                            extra=dict(outcome.extra),
-                            content_hash=exporter.content_hash(outcome.change.task),
-                        )
-                        store.settle(exporter.name, target, [outcome.change.task.key])
-                report.count(outcome)
-                if progress:
-                    progress(1)
-        except ExportFailed as error:
-            # The destination gave up: this batch's unreported changes and all later ones fail.
-            for change in changes[start:]:
-                if change.task.key not in reported:
-                    report.count(Outcome(change, error=str(error)))
-            return
+        if not exporter.local:
+            store.mark_in_flight(exporter.name, target, batch)
+        with store.transaction() if exporter.local else contextlib.nullcontext():
+            try:
+                for outcome in exporter.apply(batch):
+                    reported.add(outcome.change.task.key)
+                    if outcome.ok:
+                        _record(outcome, exporter, store)
+                    report.count(outcome)
+                    if progress:
+                        progress(1)
+            except ExportFailed as error:
+                # The destination gave up: this batch's unreported changes and all later fail.
+                for change in changes[start:]:
+                    if change.task.key not in reported:
+                        report.count(Outcome(change, error=str(error)))
+                return
+
+
+def _record(outcome: Outcome, exporter: Exporter, store: StateStore) -> None:
+    """Remember a success (and that it is no longer in flight), in a transaction of its own
+    unless the exporter is local (its batch is one transaction)."""
+    task, target = outcome.change.task, exporter.target
+    with contextlib.nullcontext() if exporter.local else store.transaction():
+        store.record(
+            exporter.name,
+            target,
+            task,
+            outcome.remote_id,
+            bump_sequence=outcome.change.remote is not None,
+            extra=dict(outcome.extra),
+            content_hash=exporter.content_hash(task),
+        )
+        if not exporter.local:
+            store.settle(exporter.name, target, [task.key])
 
 
 def reconcile(tasks: Sequence[Task], exporter: Exporter, store: StateStore) -> list[str]:
