@@ -8,14 +8,18 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDS = 1000
@@ -24,6 +28,35 @@ REBUILDS = 5
 SERVED_RECORDS = 30
 REQUESTS = 1000  # per measurement: a bounded loop, not a timed one
 EDIT_EVERY = 0.05  # seconds between record edits while latency is measured
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Spent:
+    """Wall-clock and CPU seconds. On a shared machine the CPU time of this (single-threaded)
+    process is the steadier figure, so the targets are judged on it."""
+
+    wall: float
+    cpu: float
+
+    def __str__(self) -> str:
+        return f"{self.wall * 1000:8.1f} ms wall {self.cpu * 1000:8.1f} ms CPU"
+
+
+def measure(work: Callable[[], T]) -> tuple[T, Spent]:
+    """Time `work`, counting the CPU of the processes it waits for as well as this one's."""
+    wall, cpu = time.perf_counter(), _cpu()
+    done = work()
+    return done, Spent(time.perf_counter() - wall, _cpu() - cpu)
+
+
+def _cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def median(spent: list[Spent]) -> Spent:
+    return Spent(statistics.median(s.wall for s in spent), statistics.median(s.cpu for s in spent))
 
 
 def write_records(folder: Path, records: int = RECORDS) -> None:
@@ -36,7 +69,7 @@ def write_records(folder: Path, records: int = RECORDS) -> None:
         )
 
 
-def icalendar_seconds(items: list) -> float:
+def icalendar_seconds(items: list) -> Spent:
     """Build icalendar objects for the same components, then time `to_ical()` alone."""
     import icalendar
     from followup_ics.calendar import PRIORITIES, uid_for
@@ -68,9 +101,7 @@ def icalendar_seconds(items: list) -> float:
             event.add_component(alarm)
         calendar.add_component(event)
     calendar.add_missing_timezones()
-    start = time.perf_counter()
-    calendar.to_ical()
-    return time.perf_counter() - start
+    return measure(calendar.to_ical)[1]
 
 
 def build_figures() -> None:
@@ -88,26 +119,20 @@ def build_figures() -> None:
     def new_builder() -> FeedBuilder:  # as `followup feed` makes it
         return FeedBuilder(folder, Settings(), state_dir() / "state.db", result_dir=cache_dir())
 
-    feed = new_builder()
-    start = time.perf_counter()
-    result = feed.build(NOW)  # cold: empty state, nothing cached
-    full = time.perf_counter() - start
-    assert result.ok and result.records == RECORDS
+    result, full = measure(lambda: new_builder().build(NOW))
+    assert result.ok and result.records == RECORDS  # cold: empty state, nothing kept
 
     unchanged_runs = []
     for _ in range(REBUILDS):
-        start = time.perf_counter()
-        again = new_builder().build(NOW)  # a new process's `followup feed`, nothing changed
-        unchanged_runs.append(time.perf_counter() - start)
+        again, spent = measure(lambda: new_builder().build(NOW))  # a new `followup feed`
+        unchanged_runs.append(spent)
         assert again.data == result.data
-    unchanged = statistics.median(unchanged_runs)
+    unchanged = median(unchanged_runs)
 
     record = folder / "r0500.yaml"
     original = record.read_text()
     record.write_text(original.replace("[Kafka migration]", "[Kafka, edited]"))
-    start = time.perf_counter()
-    edited = new_builder().build(NOW)  # a new process's `followup feed` after one edit
-    one_edit = time.perf_counter() - start
+    edited, one_edit = measure(lambda: new_builder().build(NOW))
     assert edited.report is not None and edited.report.updated >= 1
 
     served = FeedBuilder(folder, Settings(), state_dir() / "state.db")  # as `serve` keeps it
@@ -115,56 +140,45 @@ def build_figures() -> None:
     rebuilds = []
     for number in range(REBUILDS):
         record.write_text(original.replace("[Kafka migration]", f"[Kafka, round {number}]"))
-        start = time.perf_counter()
-        rebuilt = served.build(NOW)
-        rebuilds.append(time.perf_counter() - start)
+        rebuilt, spent = measure(lambda: served.build(NOW))
+        rebuilds.append(spent)
         assert rebuilt.report is not None and rebuilt.report.updated >= 1
-    rebuild = statistics.median(rebuilds)
+    rebuild = median(rebuilds)
 
     command = [sys.executable, "-m", "followup", "--now", NOW.isoformat(), "feed", str(folder)]
     command += ["-o", str(home / "feed.ics")]
     subprocess.run(command, check=True, capture_output=True)  # fills the cache for its settings
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    process = time.perf_counter() - start
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import click"], check=True)
-    floor = time.perf_counter() - start
+    process = measure(lambda: subprocess.run(command, check=True, capture_output=True))[1]
+    floor = measure(lambda: subprocess.run([sys.executable, "-c", "import click"], check=True))[1]
 
     items = served.items()
     baseline = icalendar_seconds(items)
-    start = time.perf_counter()
-    render_calendar(items, name="bench", cache={})  # serialising alone, nothing cached
-    render = time.perf_counter() - start
+    render = measure(lambda: render_calendar(items, name="bench", cache={}))[1]  # nothing cached
 
     print(f"feed of {RECORDS} records, {result.items} items, {len(result.data) / 1e6:.1f} MB")
-    print(f"  full build (cold: plan, sync, render)   {full * 1000:8.0f} ms")
-    print(
-        f"  rebuild after one record changed      {rebuild * 1000:8.1f} ms   "
-        f"(serve, in memory, median of {REBUILDS})"
-    )
-    print(
-        f"  `followup feed` again, nothing changed {unchanged * 1000:8.1f} ms   "
-        f"(in process, median of {REBUILDS})"
-    )
-    print(f"  `followup feed` again, one record edited {one_edit * 1000:6.0f} ms   (in process)")
-    print(
-        f"  `followup feed -o` as a process, nothing changed {process * 1000:4.0f} ms   "
-        f"(`python -c 'import click'`: {floor * 1000:.0f} ms)"
-    )
-    print(f"  serialise only (render_calendar)      {render * 1000:8.0f} ms")
-    print(f"  icalendar to_ical() of the same        {baseline * 1000:8.0f} ms")
-    for name, share in (("rebuild", rebuild / full), ("nothing changed", unchanged / full)):
+    print(f"  full build (cold: plan, sync, render)  {full}")
+    print(f"  rebuild after one record changed       {rebuild}   (serve: in memory)")
+    print(f"  `followup feed` again, nothing changed {unchanged}   (a new builder)")
+    print(f"  `followup feed` again, one edit        {one_edit}   (a new builder)")
+    print(f"  `followup feed -o` process, unchanged  {process}")
+    print(f"  `python -c 'import click'` process     {floor}")
+    print(f"  serialise only (render_calendar)       {render}")
+    print(f"  icalendar to_ical() of the same        {baseline}")
+    for name, share in (
+        ("rebuild", rebuild.cpu / full.cpu),
+        ("nothing changed", unchanged.cpu / full.cpu),
+    ):
         print(
-            f"  {name + ' / full build':<38} {share:8.1%}   target ≤ 5 %: "
+            f"  {name + ' / full build (CPU)':<38} {share:8.1%}   target ≤ 5 %: "
             f"{'ok' if share <= 0.05 else 'over target'}"
         )
-    ratio = full / baseline
+    ratio = full.cpu / baseline.cpu
     print(
-        f"  full build / icalendar to_ical()       {ratio:8.2f}×  target ≤ 1: "
+        f"  full build / icalendar to_ical() (CPU) {ratio:8.2f}×  target ≤ 1: "
         f"{'ok' if ratio <= 1 else 'over target'}"
     )
-    print(f"  serialise only / icalendar to_ical()   {render / baseline:8.2f}×")
+    print(f"  full build / icalendar to_ical() (wall){full.wall / baseline.wall:8.2f}×")
+    print(f"  serialise only / icalendar to_ical()   {render.cpu / baseline.cpu:8.2f}×")
     print(f"  size per item                          {len(result.data) / result.items:8.0f} bytes")
 
 
