@@ -17,6 +17,7 @@ import icalendar
 import pytest
 from click.testing import CliRunner
 from followup_ics import feed as feed_module
+from followup_ics import server as server_module
 from followup_ics.feed import FeedBuilder, FeedExporter, FeedOptions, FeedResult
 from followup_ics.server import FeedApp
 
@@ -361,19 +362,54 @@ def test_serve_answers_an_unchanged_feed_from_a_stat_alone(
     assert edited[1]["ETag"] != headers["ETag"] and planned == [ACME]
 
 
-def test_serve_reads_a_just_changed_file_again_until_it_settles(
-    folder: Path, planned: list[str], monkeypatch: pytest.MonkeyPatch
+def test_a_file_read_just_after_a_change_is_read_once_more_when_it_settles(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A write within the same timestamp tick as the last look leaves the stat unchanged;
-    # the signature of a file changed that recently is not trusted.
-    monkeypatch.setattr(feed_module, "SETTLE_NS", 10**18)
+    # A write within the same timestamp tick as the last look leaves the stat unchanged:
+    # a file read that soon after its last change is read once more, later, then trusted.
+    reads: list[Path] = []
+    real_digest = feed_module._file_digest
+
+    def counting_digest(path: Path) -> str | None:
+        reads.append(path)
+        return real_digest(path)
+
+    monkeypatch.setattr(feed_module, "_file_digest", counting_digest)
     builder = scratch(folder)
     files = builder.signature()
-    first = builder.build(NOW, files)
+    first = builder.build(NOW, files)  # the copies were made just now
+    assert builder.recheck_at is not None
     rewrite_keeping_stat(folder / "onsite-acme.yaml", "Kafka migration", "Flink migration")
-    again = builder.build(NOW, files)  # as if the filesystem had not moved its times
-    assert "Flink migration" in descriptions(again.data)
-    assert again.data != first.data
+    reads.clear()
+    builder.build(NOW, files)  # as if the filesystem had not moved its times
+    assert reads == []  # not on every request: only once it has settled
+    settled = builder.recheck_at + feed_module.SETTLE_NS
+    monkeypatch.setattr(feed_module, "wall_ns", lambda: settled)
+    again = builder.build(NOW, files)
+    assert "Flink migration" in descriptions(again.data) and again.data != first.data
+    assert builder.recheck_at is None  # read after it settled: its signature is trusted
+    reads.clear()
+    builder.build(NOW, files)
+    assert reads == []
+
+
+def test_serve_reads_a_file_changed_just_before_it_looked_once_it_settles(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builder = scratch(folder)
+    stale = builder.signature()
+    monkeypatch.setattr(builder, "signature", lambda: stale)  # times that never move
+    request = app_of(builder, [NOW])
+    first = request()[1]["ETag"]
+    rewrite_keeping_stat(folder / "onsite-acme.yaml", "Kafka migration", "Flink migration")
+    assert request()[1]["ETag"] == first  # answered from memory meanwhile
+    assert builder.recheck_at is not None
+    settled = builder.recheck_at + feed_module.SETTLE_NS  # every copy has settled by then
+    monkeypatch.setattr(feed_module, "wall_ns", lambda: settled)
+    monkeypatch.setattr(server_module, "wall_ns", lambda: settled)
+    status, headers, body = request()
+    assert status == "200 OK" and headers["ETag"] != first
+    assert "Flink migration" in descriptions(body)
 
 
 def test_serve_drops_an_item_the_moment_it_ages_out(

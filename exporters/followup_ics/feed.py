@@ -51,6 +51,7 @@ __all__ = [
     "FeedBuilder",
     "FeedOptions",
     "FeedResult",
+    "wall_ns",
     "write_if_changed",
 ]
 
@@ -67,8 +68,8 @@ CHANGED_AT = "feed_changed_at"
 # (inode, mtime_ns, ctime_ns, size) of a file: any write, even one that puts the mtime
 # back, moves the ctime, so an equal signature means the content need not be read again.
 Signature = tuple[int, int, int, int]
-# A file changed within this long of being looked at may change again within the same
-# timestamp tick, unseen by its signature: its content is read (and hashed) again.
+# A file read within this long of its last change may have changed again within the same
+# timestamp tick, unseen by its signature: it is read once more when this much has passed.
 SETTLE_NS = 2_000_000_000
 RESULT_FORMAT = 1  # of the result kept on disk; a new layout is a new number
 _TICK = timedelta(microseconds=1)
@@ -231,8 +232,11 @@ class FeedBuilder:
     state_path: Path
     options: FeedOptions = field(default_factory=FeedOptions)
     result_dir: Path | None = None  # where the last result is kept for the next process
-    # Per file: its signature (None until it has settled) and the digest of its bytes.
-    _digests: dict[Path, tuple[Signature | None, str]] = field(default_factory=dict, init=False)
+    # Per file: its signature, the digest of its bytes, and when (wall-clock ns) to read it
+    # once more because it was read too soon after a change (None: read after it settled).
+    _digests: dict[Path, tuple[Signature, str, int | None]] = field(
+        default_factory=dict, init=False
+    )
     _plans: dict[Path, _Plan] = field(default_factory=dict, init=False)
     _items: dict[str, list[FeedItem]] | None = field(default=None, init=False)
     _zones: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict, init=False)
@@ -261,9 +265,9 @@ class FeedBuilder:
         return files
 
     @property
-    def settled(self) -> bool:
-        """Whether every file's signature is trusted: a file changed only just now is not."""
-        return all(signature is not None for signature, _ in self._digests.values())
+    def recheck_at(self) -> int | None:
+        """When (wall-clock ns) a file read just after a change must be read once more."""
+        return min((at for _, _, at in self._digests.values() if at is not None), default=None)
 
     def build(self, now: datetime, files: dict[Path, Signature] | None = None) -> FeedResult:
         """The feed as of `now`; syncs the state of this folder's feed target on the way."""
@@ -334,15 +338,18 @@ class FeedBuilder:
         for path in [path for path in self._digests if path not in files]:
             del self._digests[path]
         digests: dict[Path, str | None] = {}
+        wall = wall_ns()
         for path, signature in files.items():
             known = self._digests.get(path)
-            if known is None or known[0] != signature:  # a None signature never matches
+            due = known is not None and known[2] is not None and known[2] <= wall
+            if known is None or known[0] != signature or due:
                 digest = _file_digest(path)
                 if digest is None:
                     self._digests.pop(path, None)
                     digests[path] = None
                     continue
-                known = (signature if _settled(signature) else None, digest)
+                settles = signature[2] + SETTLE_NS  # its ctime, plus the margin
+                known = (signature, digest, settles if wall < settles else None)
                 self._digests[path] = known
             digests[path] = known[1]
         return digests
@@ -558,9 +565,9 @@ def _file_digest(path: Path) -> str | None:
             return None
 
 
-def _settled(signature: Signature) -> bool:
-    """Changed long enough ago that a later write moves its ctime to another tick."""
-    return clock.time_ns() - signature[2] > SETTLE_NS
+def wall_ns() -> int:
+    """The wall clock, as file times are kept (not the injected `now`)."""
+    return clock.time_ns()
 
 
 def _folder_digest(folder: Path | None) -> str:

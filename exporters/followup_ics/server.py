@@ -30,7 +30,14 @@ from urllib.parse import parse_qs, urlsplit
 from followup.config import write_private
 from followup.errors import FollowupError, UserError
 from followup_ics.agenda import CONTENT_SECURITY_POLICY, Agenda, Links, request_base
-from followup_ics.feed import FeedBuilder, FeedOptions, FeedResult, Signature, write_if_changed
+from followup_ics.feed import (
+    FeedBuilder,
+    FeedOptions,
+    FeedResult,
+    Signature,
+    wall_ns,
+    write_if_changed,
+)
 from followup_ics.reach import announce, is_loopback, subscribe_urls
 
 __all__ = [
@@ -102,12 +109,14 @@ class Snapshot:
     agenda: Agenda
     last_modified: datetime  # UTC, whole seconds
     files: dict[Path, Signature]
-    settled: bool  # no file changed so recently that its signature may not show the next write
+    recheck_at: int | None  # wall-clock ns: a file read just after a change is read again
     result: FeedResult
 
     def holds(self, files: dict[Path, Signature], now: datetime) -> bool:
         """Still the answer: the same files (by stat alone), and nothing aged out."""
-        return self.settled and self.files == files and self.result.fresh(now)
+        if self.recheck_at is not None and wall_ns() >= self.recheck_at:
+            return False
+        return self.files == files and self.result.fresh(now)
 
 
 class FeedApp:
@@ -159,7 +168,7 @@ class FeedApp:
     ) -> Snapshot:
         result = self.builder.build(now, files)
         if old is not None and result.data is old.result.data:  # the builder's last bytes
-            return replace(old, files=files, settled=self.builder.settled)
+            return replace(old, files=files, recheck_at=self.builder.recheck_at)
         for message in (*result.skipped, *result.warnings):
             self._report(
                 f"followup serve: {'skipped ' if message in result.skipped else ''}{message}"
@@ -188,7 +197,7 @@ class FeedApp:
             agenda=agenda,
             last_modified=last_modified,
             files=files,
-            settled=self.builder.settled,
+            recheck_at=self.builder.recheck_at,
             result=result,
         )
 

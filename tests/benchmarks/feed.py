@@ -28,7 +28,7 @@ REBUILDS = 5
 SERVED_RECORDS = 30
 REQUESTS = 1000  # per measurement: a bounded loop, not a timed one
 EDIT_EVERY = 0.05  # seconds between record edits while latency is measured
-SETTLED = 2.5  # seconds after a write when serve trusts a file's stat again (SETTLE_NS)
+SETTLED = 2.5  # seconds after a write when serve reads a file once more (SETTLE_NS)
 T = TypeVar("T")
 
 
