@@ -109,11 +109,11 @@ class Task:
             "late": self.late,
             "status": self.status,
             "links": list(self.links),
-            "done_on": self.done_on.isoformat() if self.done_on else None,
             "body": self.body,
-            # only when set, so the content hash of every task without one stays as it was
+            # these only when set, so the content hash of every task without one stays as it was
             **({"note": self.note} if self.note else {}),
             **({"advice": list(self.advice)} if self.advice else {}),
+            **({"done_on": self.done_on.isoformat()} if self.done_on else {}),
         }
 
     @classmethod
