@@ -25,12 +25,14 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Request:
     method: str
     path: str
     if_match: str | None
     if_none_match: str | None
+    authorized: bool  # sent with an Authorization header
+    status: int | None = None  # the answer's status code, once given
 
 
 class RadicaleServer:
@@ -89,18 +91,23 @@ class RadicaleServer:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
+        request = Request(
+            method,
+            environ.get("PATH_INFO", ""),
+            environ.get("HTTP_IF_MATCH"),
+            environ.get("HTTP_IF_NONE_MATCH"),
+            "HTTP_AUTHORIZATION" in environ,
+        )
+
+        def answer(status: str, *args: Any, **kwargs: Any) -> Any:
+            request.status = int(status.split()[0])
+            return start_response(status, *args, **kwargs)
+
         with self._lock:
-            self.requests.append(
-                Request(
-                    method,
-                    environ.get("PATH_INFO", ""),
-                    environ.get("HTTP_IF_MATCH"),
-                    environ.get("HTTP_IF_NONE_MATCH"),
-                )
-            )
+            self.requests.append(request)
             if self.busy > 0:
                 self.busy -= 1
-                start_response(self.busy_status, [("Retry-After", "1")])
+                answer(self.busy_status, [("Retry-After", "1")])
                 return [b"busy"]
             refuse = method in WRITES and self.writes_left is not None and self.writes_left <= 0
             if method in WRITES and self.writes_left is not None and not refuse:
@@ -109,13 +116,13 @@ class RadicaleServer:
             if lose:
                 self.lost[method] -= 1
         if refuse:
-            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            answer("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"injected failure"]
         if lose:  # the write happens, the answer does not arrive
             list(self.app(environ, lambda *args, **kwargs: None))
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            answer("500 Internal Server Error", [("Content-Type", "text/plain")])
             return [b"answer lost"]
-        return self.app(environ, start_response)
+        return self.app(environ, answer)
 
 
 @contextmanager

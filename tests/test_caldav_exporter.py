@@ -120,6 +120,66 @@ def test_events_land_strict_with_uid_from_the_key_and_conditional_creates(
     assert caldav.server.count("MKCALENDAR") == 1
 
 
+def first_run(caldav: CalDavBackend, store: StateStore, url: str) -> list[Any]:
+    """The requests a first export to `url` sends, with the planned tasks' count."""
+    caldav.options["url"] = url
+    tasks = planned(onsite())
+    report = export(caldav, store, tasks)
+    assert report.ok and report.created == len(tasks)
+    assert caldav.server.count("PUT") == len(tasks)
+    return [r for r in caldav.server.requests if r.method != "PUT"]
+
+
+def test_a_first_run_at_the_principal_url_finds_everything_in_one_propfind(
+    caldav: CalDavBackend, store: StateStore
+) -> None:
+    import caldav as library
+
+    sent = first_run(caldav, store, f"{caldav.server.url}{USER}/")
+    # one PROPFIND (Depth 1: the home and its calendars), the calendar made with its name and
+    # component set in the MKCALENDAR body (no PROPPATCH), and no 401 challenge: Basic sent
+    assert [(r.method, r.status, r.authorized) for r in sent] == [
+        ("PROPFIND", 207, True),
+        ("MKCALENDAR", 201, True),
+    ]
+    with library.DAVClient(url=caldav.server.url, username=USER, password=PASSWORD) as client:
+        [calendar] = client.principal().calendars()
+        assert calendar.get_display_name() == "Job search"
+        assert calendar.get_supported_components() == ["VEVENT"]
+
+
+def test_a_first_run_at_the_server_root_takes_one_more_propfind_for_the_principal(
+    caldav: CalDavBackend, store: StateStore
+) -> None:
+    sent = first_run(caldav, store, caldav.server.url)
+    # the root only knows who the user is (RFC 5397); the principal, read with Depth 1, is
+    # also Radicale's calendar home
+    assert [(r.method, r.path, r.status) for r in sent] == [
+        ("PROPFIND", "/", 207),
+        ("PROPFIND", f"/{USER}/", 207),
+        ("MKCALENDAR", sent[-1].path, 201),
+    ]
+    assert all(r.authorized for r in sent)
+
+
+def test_a_first_run_finds_an_existing_calendar_by_name_without_writing_to_it(
+    todos: CalDavBackend, store: StateStore
+) -> None:
+    import caldav as library
+
+    with library.DAVClient(url=todos.server.url, username=USER, password=PASSWORD) as client:
+        client.principal().make_calendar(name="Personal", supported_calendar_component_set=["VEVENT"])
+        made = client.principal().make_calendar(
+            name="Reminders", supported_calendar_component_set=["VTODO"]
+        )
+    todos.server.requests.clear()
+    sent = first_run(todos, store, f"{todos.server.url}{USER}/")
+    assert [(r.method, r.path) for r in sent] == [
+        ("PROPFIND", f"/{USER}/"),
+        ("REPORT", str(made.url.path)),
+    ]
+
+
 def test_an_unchanged_rerun_of_events_sends_no_request_at_all(
     caldav: CalDavBackend, store: StateStore
 ) -> None:
