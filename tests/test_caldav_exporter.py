@@ -168,7 +168,9 @@ def test_a_first_run_finds_an_existing_calendar_by_name_without_writing_to_it(
     import caldav as library
 
     with library.DAVClient(url=todos.server.url, username=USER, password=PASSWORD) as client:
-        client.principal().make_calendar(name="Personal", supported_calendar_component_set=["VEVENT"])
+        client.principal().make_calendar(
+            name="Personal", supported_calendar_component_set=["VEVENT"]
+        )
         made = client.principal().make_calendar(
             name="Reminders", supported_calendar_component_set=["VTODO"]
         )

@@ -1,19 +1,25 @@
 """Talking to a CalDAV server through python-caldav; imported only when the exporter runs.
 
-The library finds the calendar (principal, calendar home, MKCALENDAR with the component
-asked for) and negotiates authentication. Writes go through `DAVClient.request` with the
-precondition headers set here, because `save()` decides for itself whether to send
-`If-None-Match: *` (it searches first on servers it distrusts) and bumps SEQUENCE on its
-own. Every request is retried with backoff on 5xx, 429 and dropped connections: each write
-carries a precondition, so a replay can never overwrite or duplicate anything.
+Every request goes through `DAVClient.request` (the library's session, and its auth
+negotiation should a server turn Basic down), with the bodies and precondition headers set
+here: `save()` decides for itself whether to send `If-None-Match: *` (it searches first on
+servers it distrusts) and bumps SEQUENCE on its own, and the library's discovery spends a
+PROPFIND per property and a PROPPATCH after MKCALENDAR. Finding the calendar costs one
+PROPFIND per hop the server makes necessary (RFC 6764 §6): one when the configured URL is
+the principal or the calendar home. Every request is retried with backoff on 5xx, 429 and
+dropped connections: each write carries a precondition, so a replay can never overwrite
+or duplicate anything.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import ipaddress
 import random
 import re
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,7 +34,8 @@ ATTEMPTS = 5
 LONGEST_WAIT = 60.0  # seconds; a longer Retry-After means "come back later", not "wait"
 AGAIN = "run the same command again later — nothing will be duplicated"
 CALENDAR_TYPES = {"event": "VEVENT", "todo": "VTODO"}
-SUPPORTED_COMPONENT = "{urn:ietf:params:xml:ns:caldav}supported-calendar-component"
+CALDAV = "{urn:ietf:params:xml:ns:caldav}"
+SUPPORTED_COMPONENT = f"{CALDAV}supported-calendar-component"
 ICAL = {"Content-Type": "text/calendar; charset=utf-8"}
 
 Sleep = Callable[[float], None]
@@ -48,6 +55,15 @@ class Listed:
 class Written:
     status: int  # 2xx written, 412 precondition failed, 404 gone
     etag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """One calendar of the calendar home, as a PROPFIND described it."""
+
+    url: str
+    name: str | None
+    components: tuple[str, ...]  # empty: the server does not say (then it takes any)
 
 
 class CannotHold(ExportFailed):
@@ -74,10 +90,18 @@ class CalDavConnection:
         self.username = username
         self.sleep = sleep
         self.jitter = random.Random()
-        self.principal: Any = None  # found once per run
+        self.home: tuple[str, list[Calendar]] | None = None  # found once per run
         self.client = DAVClient(
             url=url, username=username, password=password, auth_type=auth_type, timeout=60
         )
+        # Credentials with the first request, as RFC 9110 §11.6.2 allows, so a first run
+        # spends no 401 round trip; Basic only where it crosses no network in the clear
+        # (RFC 7617 §4). A server that turns it down with a challenge for another scheme is
+        # answered by the library's negotiation, which then replaces this header.
+        self.basic_up_front: str | None = None
+        if auth_type is None and _private_channel(url):
+            token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+            self.basic_up_front = f"Basic {token}"
 
     def __repr__(self) -> str:  # never show the password
         return f"CalDavConnection({self.url!r}, {self.username!r})"
@@ -88,7 +112,9 @@ class CalDavConnection:
     @property
     def auth_type(self) -> str | None:
         """The scheme negotiated with the server, to skip the 401 round trip next run."""
-        name = type(self.client.auth).__name__ if self.client.auth else ""
+        if self.client.auth is None:
+            return "basic" if self.basic_up_front else None
+        name = type(self.client.auth).__name__
         return {"HTTPBasicAuth": "basic", "HTTPDigestAuth": "digest"}.get(name)
 
     # -- finding the calendar (first run only: the exporter remembers its URL) -----------
@@ -97,42 +123,96 @@ class CalDavConnection:
         """The URL of the calendar with this display name (or the collection followup
         made for it, should its name not have been set), None when there is none."""
         wanted = CALENDAR_TYPES[component]
-        principal = self._principal()
-        for calendar in self._call(principal.calendars):
-            made_here = _name_of(str(calendar.url)) == calendar_id(name)
-            if not made_here and self._call(calendar.get_display_name) != name:
+        _, calendars = self._home()
+        for calendar in calendars:
+            if _name_of(calendar.url) != calendar_id(name) and calendar.name != name:
                 continue
-            supported = self._call(calendar.get_supported_components)
-            if supported and wanted not in supported:
-                raise CannotHold(list(supported))
-            return str(calendar.url)
+            if calendar.components and wanted not in calendar.components:
+                raise CannotHold(list(calendar.components))
+            return calendar.url
         return None
 
     def make_calendar(self, name: str, component: str) -> str:
-        """MKCALENDAR with the component set, so the server files the items properly.
+        """MKCALENDAR with the display name and the component set in its body (RFC 4791
+        §5.3.1: a 201 means every property was set, so no PROPPATCH follows).
 
         The collection's id derives from the name, so an MKCALENDAR whose answer was lost
         and is sent again cannot make a second calendar: the server refuses it, and the
         calendar the first one made is found."""
-        principal = self._principal()
-        kind = CALENDAR_TYPES[component]
-        try:
-            calendar = self._call(
-                lambda: principal.make_calendar(
-                    name=name, cal_id=calendar_id(name), supported_calendar_component_set=[kind]
-                )
-            )
-        except ExportFailed:
-            found = self.find_calendar(name, component)
-            if found is None:
-                raise
+        home, _ = self._home()
+        url = resource_url(home, calendar_id(name)) + "/"
+        body = _MKCALENDAR.format(name=_xml_text(name), component=CALENDAR_TYPES[component])
+        response = self._send("MKCALENDAR", url, body, {"Content-Type": "application/xml"})
+        if response.status == 201:
+            return url
+        self.home = None  # made by an earlier attempt whose answer was lost? Look again.
+        found = self.find_calendar(name, component)
+        if found is not None:
             return found
-        return str(calendar.url)
+        raise ExportFailed(
+            f"the CalDAV server would not make the calendar {name!r} (HTTP {response.status}); "
+            "create it in your calendar app and run again"
+        )
 
-    def _principal(self) -> Any:
-        if self.principal is None:
-            self.principal = self._call(self.client.principal)
-        return self.principal
+    def _home(self) -> tuple[str, list[Calendar]]:
+        """The calendar home and its calendars, in as few PROPFINDs as the server allows
+        (RFC 6764 §6, RFC 4791 §6.2.1): the configured URL, read with its children, may be
+        the home itself or the principal naming it; else it names the principal
+        (current-user-principal, RFC 5397), read with its children in turn; a home found
+        elsewhere (iCloud, Nextcloud, Fastmail) is listed once more."""
+        if self.home is not None:
+            return self.home
+        url = self.url
+        # A server root's children are no calendars; Depth 0 spares the server listing them
+        depth = "0" if urlsplit(url).path in ("", "/") else "1"
+        for _ in range(2):  # the configured URL, then the principal it names
+            here, children = self._propfind(url, depth)
+            calendars = [child for child in children if child.get("calendar")]
+            home = _href(url, here.get(f"{CALDAV}calendar-home-set"))
+            if home is None and calendars:
+                home = url  # the URL is a calendar home itself
+            if home is not None:
+                if _same(home, url) and depth == "1":
+                    self.home = (url, [_calendar(c) for c in calendars])
+                else:
+                    _, listed = self._propfind(home, "1")
+                    self.home = (home, [_calendar(c) for c in listed if c.get("calendar")])
+                return self.home
+            principal = _href(url, here.get("{DAV:}current-user-principal"))
+            if principal is None or _same(principal, url):
+                break
+            url, depth = principal, "1"
+        raise ExportFailed(
+            f"{self.url} does not answer as a CalDAV server (it names no calendar home): "
+            "check `url` under [exporters.caldav]; it should be the server's CalDAV address"
+        )
+
+    def _propfind(self, url: str, depth: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The resource's properties and each child's (with "href" and "calendar")."""
+        headers = {"Depth": depth, "Content-Type": "application/xml"}
+        response = self._send("PROPFIND", url, _PROPFIND, headers)
+        if response.status != 207:
+            raise self._not_caldav(response.status, url, _reason(response))
+        try:
+            tree = ET.fromstring(response._raw)
+        except ET.ParseError:
+            raise self._not_caldav(207, url, "its answer is not XML") from None
+        here: dict[str, Any] | None = None
+        children = []
+        for answer in tree.iter("{DAV:}response"):
+            href = urljoin(url, answer.findtext("{DAV:}href", "").strip())
+            props: dict[str, Any] = {"href": href}
+            for propstat in answer.iter("{DAV:}propstat"):
+                if " 200 " in f"{propstat.findtext('{DAV:}status', '')} ":
+                    for prop in propstat.iterfind("{DAV:}prop/*"):
+                        props[prop.tag] = prop
+            kind = props.get("{DAV:}resourcetype")
+            props["calendar"] = kind is not None and kind.find(f"{CALDAV}calendar") is not None
+            if here is None and _same(href, url):
+                here = props
+            else:
+                children.append(props)
+        return here or {"href": url}, children
 
     # -- reading and writing objects ------------------------------------------------
 
@@ -189,7 +269,9 @@ class CalDavConnection:
     def _send(
         self, method: str, url: str, body: str = "", headers: dict[str, str] | None = None
     ) -> Any:
-        sent = headers or {}
+        sent = dict(headers or {})
+        if self.basic_up_front and self.client.auth is None:
+            sent["Authorization"] = self.basic_up_front
         return self._call(lambda: self._checked(self.client.request(url, method, body, sent)))
 
     @staticmethod
@@ -216,7 +298,7 @@ class CalDavConnection:
                 why, delay = f"it answered {transient}", None
             except error.DAVError as failed:
                 if (failed.status or 0) < 500:
-                    raise self._not_caldav(failed) from None
+                    raise self._not_caldav(failed.status, failed.url, _short(failed)) from None
                 why, delay = f"it answered HTTP {failed.status}", None
             except OSError as lost:  # niquests' connection errors are OSErrors
                 if attempt == 1 and _never_connected(lost):
@@ -246,17 +328,16 @@ class CalDavConnection:
             "app-specific password, not your account password)"
         )
 
-    def _not_caldav(self, failed: error.DAVError) -> ExportFailed:
-        status = failed.status
+    def _not_caldav(self, status: int | None, url: str | None, why: str) -> ExportFailed:
         if status == 404:
             return ExportFailed(
-                f"nothing found at {failed.url or self.url} (HTTP 404): check `url` under "
+                f"nothing found at {url or self.url} (HTTP 404): check `url` under "
                 "[exporters.caldav] (e.g. https://caldav.icloud.com, https://caldav.fastmail.com"
                 "/dav/, https://cloud.example.com/remote.php/dav)"
             )
         return ExportFailed(
-            f"{self.url} does not answer as a CalDAV server ({_short(failed)}): check `url` "
-            "under [exporters.caldav]; it should be the server's CalDAV address"
+            f"{self.url} does not answer as a CalDAV server (HTTP {status}: {why}): check "
+            "`url` under [exporters.caldav]; it should be the server's CalDAV address"
         )
 
 
@@ -270,6 +351,64 @@ _CALENDAR_QUERY = """<?xml version="1.0" encoding="utf-8"?>
   <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="{component}"/></C:comp-filter>
   </C:filter>
 </C:calendar-query>"""
+
+
+_PROPFIND = """<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:prop><D:current-user-principal/><C:calendar-home-set/><D:resourcetype/><D:displayname/>
+    <C:supported-calendar-component-set/></D:prop>
+</D:propfind>"""
+
+_MKCALENDAR = """<?xml version="1.0" encoding="utf-8"?>
+<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:set><D:prop><D:displayname>{name}</D:displayname>
+    <C:supported-calendar-component-set><C:comp name="{component}"/>
+    </C:supported-calendar-component-set>
+  </D:prop></D:set>
+</C:mkcalendar>"""
+
+
+def _calendar(props: dict[str, Any]) -> Calendar:
+    components = props.get(f"{CALDAV}supported-calendar-component-set")
+    names = () if components is None else components.iterfind(f"{CALDAV}comp")
+    shown = props.get("{DAV:}displayname")
+    return Calendar(
+        props["href"],
+        shown.text if shown is not None else None,
+        tuple(str(comp.get("name")) for comp in names),
+    )
+
+
+def _href(base: str, prop: Any) -> str | None:
+    """The URL a property such as calendar-home-set names (its first DAV:href)."""
+    text = prop.findtext("{DAV:}href") if prop is not None else None
+    return urljoin(base, text.strip()) if text and text.strip() else None
+
+
+def _same(one: str, other: str) -> bool:
+    """The same resource, with or without the collection's trailing slash."""
+    return _trimmed(one) == _trimmed(other)
+
+
+def _trimmed(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower(), unquote(parts.path).rstrip("/")
+
+
+def _private_channel(url: str) -> bool:
+    """TLS, or this machine: nowhere a password sent up front crosses a network in clear."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def calendar_id(name: str) -> str:
