@@ -5,11 +5,17 @@ served by waitress on a free port, with htpasswd `plain` authentication and a te
 storage folder (Radicale's documented settings: https://radicale.org/v3.html#configuration).
 Nothing here imitates CalDAV: every answer is Radicale's. A thin WSGI layer in front counts
 the requests by method and can inject the faults a network or a busy server produces — a
-write refused with 503, or a write that lands while its answer is lost.
+write refused with 503, or a write that lands while its answer is lost. With `digest=True`
+the layer is instead the reverse proxy Radicale documents for other schemes (auth type
+`http_x_remote_user`), taking HTTP Digest only — Baïkal's default (sabre-io/Baikal
+Specific/config.php: "WebDAV authentication type; default Digest").
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +26,7 @@ from typing import Any
 
 WRITES = frozenset({"PUT", "DELETE", "MKCALENDAR", "PROPPATCH", "MKCOL", "MOVE"})
 USER, PASSWORD = "jane", "correct horse battery staple"
+REALM = "followup tests"
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -38,7 +45,7 @@ class Request:
 class RadicaleServer:
     """Radicale behind a request counter; `url` is the server root."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, digest: bool = False) -> None:
         from radicale import Application, config
 
         # Made here, or Radicale logs a warning that it is making them
@@ -46,9 +53,12 @@ class RadicaleServer:
         users = folder / "users"
         users.write_text(f"{USER}:{PASSWORD}\n", encoding="utf-8")
         configuration = config.load()
+        proxied = {"type": "http_x_remote_user"}  # the user the proxy vouches for
         configuration.update(
             {
-                "auth": {
+                "auth": proxied
+                if digest
+                else {
                     "type": "htpasswd",
                     "htpasswd_filename": str(users),
                     "htpasswd_encryption": "plain",
@@ -68,6 +78,8 @@ class RadicaleServer:
         self.busy_status = "503 Service Unavailable"  # … with this status and Retry-After: 1
         self._lock = threading.Lock()
         self.url = ""  # set once it is served
+        self.digest = digest
+        self.nonces: set[str] = set()  # the Digest challenges given out
 
     # -- what tests look at ----------------------------------------------------------
 
@@ -105,6 +117,12 @@ class RadicaleServer:
 
         with self._lock:
             self.requests.append(request)
+            if self.digest and not self._digest_user(environ):
+                nonce = secrets.token_hex(16)
+                self.nonces.add(nonce)
+                challenge = f'Digest realm="{REALM}", nonce="{nonce}", qop="auth", algorithm=MD5'
+                answer("401 Unauthorized", [("WWW-Authenticate", challenge)])
+                return [b"digest only"]
             if self.busy > 0:
                 self.busy -= 1
                 answer(self.busy_status, [("Retry-After", "1")])
@@ -123,6 +141,29 @@ class RadicaleServer:
             answer("500 Internal Server Error", [("Content-Type", "text/plain")])
             return [b"answer lost"]
         return self.app(environ, answer)
+
+    def _digest_user(self, environ: Environ) -> bool:
+        """A valid RFC 7616 §3.4 Digest answer (MD5, qop=auth) to a nonce given here; the
+        user is then handed to Radicale as the proxy's X-Remote-User. Basic never passes."""
+        header = environ.pop("HTTP_AUTHORIZATION", "")
+        if not header.startswith("Digest "):
+            return False
+        fields = dict(re.findall(r'(\w+)="?([^",]*)"?', header[len("Digest ") :]))
+        if fields.get("username") != USER or fields.get("nonce") not in self.nonces:
+            return False
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()
+
+        known = md5(f"{USER}:{REALM}:{PASSWORD}")
+        asked = md5(f"{environ['REQUEST_METHOD']}:{fields.get('uri', '')}")
+        parts = (fields.get("nonce"), fields.get("nc"), fields.get("cnonce"), "auth", asked)
+        if fields.get("qop") != "auth" or fields.get("response") != md5(
+            ":".join([known, *map(str, parts)])
+        ):
+            return False
+        environ["HTTP_X_REMOTE_USER"] = USER
+        return True
 
 
 @contextmanager
@@ -151,8 +192,8 @@ def serving(app: Callable[..., Iterable[bytes]]) -> Iterator[str]:
 
 
 @contextmanager
-def radicale(folder: Path) -> Iterator[RadicaleServer]:
-    server = RadicaleServer(folder)
+def radicale(folder: Path, *, digest: bool = False) -> Iterator[RadicaleServer]:
+    server = RadicaleServer(folder, digest=digest)
     with serving(server) as url:
         server.url = url
         yield server

@@ -3,6 +3,7 @@ it is written (preconditions, request counts), what is read back, and the clear 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,6 +181,39 @@ def test_a_first_run_finds_an_existing_calendar_by_name_without_writing_to_it(
         ("PROPFIND", f"/{USER}/"),
         ("REPORT", str(made.url.path)),
     ]
+
+
+def test_a_server_taking_only_digest_turns_basic_down_and_digest_follows(
+    tmp_path: Path, store: StateStore
+) -> None:
+    from radicale_server import radicale
+
+    with radicale(tmp_path / "radicale", digest=True) as server:
+        digest = CalDavBackend(server, tmp_path / "state", {"url": f"{server.url}{USER}/"})
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("FOLLOWUP_CALDAV_PASSWORD", PASSWORD)
+            tasks = planned(onsite())
+            report = export(digest, store, tasks)
+            assert report.ok and report.created == len(tasks)
+            # Basic up front is refused; the library answers the Digest challenge: the same
+            # three PROPFINDs as a client that waits for the challenge
+            first = [(r.method, r.status) for r in server.requests]
+            assert first[:4] == [
+                ("PROPFIND", 401),
+                ("PROPFIND", 401),
+                ("PROPFIND", 207),
+                ("MKCALENDAR", 201),
+            ]
+            remembered = (tmp_path / "state" / "caldav.json").read_text(encoding="utf-8")
+            assert '"auth": "digest"' in remembered
+            server.requests.clear()
+            edited = [dataclasses.replace(tasks[0], title="moved"), *tasks[1:]]
+            assert export(digest, store, edited).updated == 1
+            # the remembered scheme: never Basic again, Digest's own challenge round trip
+            assert [(r.method, r.status, r.authorized) for r in server.requests] == [
+                ("PUT", 401, False),
+                ("PUT", 204, True),
+            ]
 
 
 def test_an_unchanged_rerun_of_events_sends_no_request_at_all(
