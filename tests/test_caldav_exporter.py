@@ -149,6 +149,18 @@ def test_a_first_run_at_the_principal_url_finds_everything_in_one_propfind(
         assert calendar.get_supported_components() == ["VEVENT"]
 
 
+def test_a_calendar_name_with_markup_characters_is_made_as_written(
+    caldav: CalDavBackend, store: StateStore
+) -> None:
+    import caldav as library
+
+    caldav.options["calendar"] = "Jobs & <offers>"
+    first_run(caldav, store, caldav.server.url)
+    with library.DAVClient(url=caldav.server.url, username=USER, password=PASSWORD) as client:
+        [calendar] = client.principal().calendars()
+        assert calendar.get_display_name() == "Jobs & <offers>"
+
+
 def test_a_first_run_at_the_server_root_takes_one_more_propfind_for_the_principal(
     caldav: CalDavBackend, store: StateStore
 ) -> None:

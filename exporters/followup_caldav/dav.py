@@ -19,11 +19,11 @@ import ipaddress
 import random
 import re
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
+from xml.sax.saxutils import escape
 
 from caldav.davclient import DAVClient
 from caldav.lib import error
@@ -141,7 +141,7 @@ class CalDavConnection:
         calendar the first one made is found."""
         home, _ = self._home()
         url = resource_url(home, calendar_id(name)) + "/"
-        body = _MKCALENDAR.format(name=_xml_text(name), component=CALENDAR_TYPES[component])
+        body = _MKCALENDAR.format(name=escape(name), component=CALENDAR_TYPES[component])
         response = self._send("MKCALENDAR", url, body, {"Content-Type": "application/xml"})
         if response.status == 201:
             return url
@@ -193,10 +193,9 @@ class CalDavConnection:
         response = self._send("PROPFIND", url, _PROPFIND, headers)
         if response.status != 207:
             raise self._not_caldav(response.status, url, _reason(response))
-        try:
-            tree = ET.fromstring(response._raw)
-        except ET.ParseError:
-            raise self._not_caldav(207, url, "its answer is not XML") from None
+        tree = response.tree  # parsed by the library (lxml, entities never resolved)
+        if tree is None:
+            raise self._not_caldav(207, url, "its answer is not XML")
         here: dict[str, Any] | None = None
         children = []
         for answer in tree.iter("{DAV:}response"):
@@ -405,10 +404,6 @@ def _private_channel(url: str) -> bool:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _xml_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def calendar_id(name: str) -> str:
