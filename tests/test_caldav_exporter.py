@@ -175,6 +175,21 @@ def test_a_first_run_at_the_server_root_takes_one_more_propfind_for_the_principa
     assert all(r.authorized for r in sent)
 
 
+def test_another_calendar_on_the_same_account_lists_the_remembered_home_only(
+    caldav: CalDavBackend, store: StateStore
+) -> None:
+    first_run(caldav, store, caldav.server.url)
+    caldav.options.update({"as": "todo", "calendar": "Tasks"})
+    before = len(caldav.server.requests)
+    tasks = planned(onsite())
+    assert export(caldav, store, tasks).created == len(tasks)
+    sent = [r for r in caldav.server.requests[before:] if r.method != "PUT"]
+    assert [(r.method, r.path) for r in sent] == [
+        ("PROPFIND", f"/{USER}/"),
+        ("MKCALENDAR", sent[-1].path),
+    ]
+
+
 def test_a_first_run_finds_an_existing_calendar_by_name_without_writing_to_it(
     todos: CalDavBackend, store: StateStore
 ) -> None:
