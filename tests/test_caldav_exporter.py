@@ -190,6 +190,29 @@ def test_another_calendar_on_the_same_account_lists_the_remembered_home_only(
     ]
 
 
+def test_a_remembered_home_that_is_gone_is_found_again(
+    caldav: CalDavBackend, store: StateStore
+) -> None:
+    import json
+
+    first_run(caldav, store, caldav.server.url)
+    state = caldav.state_dir / "caldav.json"
+    remembered = json.loads(state.read_text(encoding="utf-8"))
+    [account] = remembered["accounts"].values()
+    account["home"] = f"{caldav.server.url}{USER}/moved/"  # as if the server had moved it
+    state.write_text(json.dumps(remembered), encoding="utf-8")
+    caldav.options.update({"as": "todo", "calendar": "Tasks"})
+    before = len(caldav.server.requests)
+    tasks = planned(onsite())
+    assert export(caldav, store, tasks).created == len(tasks)
+    sent = [(r.method, r.path, r.status) for r in caldav.server.requests[before:]]
+    assert sent[:3] == [
+        ("PROPFIND", f"/{USER}/moved/", 404),
+        ("PROPFIND", "/", 207),
+        ("PROPFIND", f"/{USER}/", 207),
+    ]
+
+
 def test_a_first_run_finds_an_existing_calendar_by_name_without_writing_to_it(
     todos: CalDavBackend, store: StateStore
 ) -> None:
@@ -394,6 +417,9 @@ def test_a_calendar_made_while_the_answer_was_lost_is_made_once(
     caldav.server.lose_answers("MKCALENDAR")
     report = export(caldav, store, planned(onsite()))
     assert report.ok
+    # the replay is refused (it exists), and one listing of the home finds it
+    after = [(r.method, r.status) for r in caldav.server.requests if r.method != "PUT"][2:]
+    assert after == [("MKCALENDAR", 500), ("MKCALENDAR", 409), ("PROPFIND", 207)]
     with library.DAVClient(url=caldav.server.url, username=USER, password=PASSWORD) as client:
         names = [c.get_display_name() for c in client.principal().calendars()]
     assert names == ["Job search"]

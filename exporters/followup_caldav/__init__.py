@@ -44,13 +44,20 @@ def load_password() -> str | None:
 
 
 def connect(
-    url: str, username: str, password: str, auth_type: str | None = None, sleep: Sleep | None = None
+    url: str,
+    username: str,
+    password: str,
+    auth_type: str | None = None,
+    sleep: Sleep | None = None,
+    home: str | None = None,
 ) -> CalDavConnection:
     try:
         from followup_caldav.dav import CalDavConnection
     except ImportError:
         raise MissingExtra("caldav", "caldav") from None
-    return CalDavConnection(url, username, password, auth_type=auth_type, sleep=sleep or time.sleep)
+    return CalDavConnection(
+        url, username, password, auth_type=auth_type, home=home, sleep=sleep or time.sleep
+    )
 
 
 class CalDavExporter(Exporter):
@@ -276,9 +283,10 @@ class CalDavExporter(Exporter):
             password = load_password()
             if password is None:
                 raise AuthError(NO_PASSWORD)
-            remembered = self._remembered()
+            account = self._account()
+            auth = self._remembered().get("auth") or account.get("auth")
             self._connection = connect(
-                self.url, self.username, password, remembered.get("auth"), self._sleep
+                self.url, self.username, password, auth, self._sleep, account.get("home")
             )
         return self._connection
 
@@ -310,7 +318,7 @@ class CalDavExporter(Exporter):
                     return None
                 url = connection.make_calendar(self.calendar, self.component)
             self._calendar_url = url
-            self._remember({"url": url, "auth": connection.auth_type})
+            self._remember(url, connection)
         return self._calendar_url
 
     def _forget_calendar(self) -> None:
@@ -335,7 +343,8 @@ class CalDavExporter(Exporter):
             self._connection.close()
             self._connection = None
 
-    # -- the small state file: the calendar's URL and the auth scheme, per account ------
+    # -- the small state file: the calendar's URL, the account's calendar home, the auth
+    #    scheme ----------------------------------------------------------------------------
 
     def _calendar_key(self) -> str:
         return f"{self.username}@{self.url}|{self.calendar}|{self.component}"
@@ -344,9 +353,17 @@ class CalDavExporter(Exporter):
         found = self._load_state().get("calendars", {}).get(self._calendar_key(), {})
         return found if isinstance(found, dict) else {}
 
-    def _remember(self, values: dict[str, Any]) -> None:
+    def _account(self) -> dict[str, Any]:
+        found = self._load_state().get("accounts", {}).get(f"{self.username}@{self.url}", {})
+        return found if isinstance(found, dict) else {}
+
+    def _remember(self, url: str, connection: CalDavConnection) -> None:
+        """The calendar's URL, and the account's home for another calendar's first run."""
         state = self._load_state()
-        state.setdefault("calendars", {})[self._calendar_key()] = values
+        auth = connection.auth_type
+        state.setdefault("calendars", {})[self._calendar_key()] = {"url": url, "auth": auth}
+        account = {"home": connection.home_url, "auth": auth}
+        state.setdefault("accounts", {})[f"{self.username}@{self.url}"] = account
         self._save_state(state)
 
     def _state_path(self) -> Path:

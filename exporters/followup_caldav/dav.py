@@ -84,6 +84,7 @@ class CalDavConnection:
         password: str,
         *,
         auth_type: str | None = None,
+        home: str | None = None,
         sleep: Sleep = time.sleep,
     ) -> None:
         self.url = url
@@ -91,6 +92,7 @@ class CalDavConnection:
         self.sleep = sleep
         self.jitter = random.Random()
         self.home: tuple[str, list[Calendar]] | None = None  # found once per run
+        self.known_home = home  # the account's calendar home as an earlier run found it
         self.client = DAVClient(
             url=url, username=username, password=password, auth_type=auth_type, timeout=60
         )
@@ -108,6 +110,10 @@ class CalDavConnection:
 
     def close(self) -> None:
         self.client.close()
+
+    @property
+    def home_url(self) -> str | None:
+        return self.home[0] if self.home else None
 
     @property
     def auth_type(self) -> str | None:
@@ -145,7 +151,7 @@ class CalDavConnection:
         response = self._send("MKCALENDAR", url, body, {"Content-Type": "application/xml"})
         if response.status == 201:
             return url
-        self.home = None  # made by an earlier attempt whose answer was lost? Look again.
+        self.home, self.known_home = None, home  # made by an attempt whose answer was lost?
         found = self.find_calendar(name, component)
         if found is not None:
             return found
@@ -162,21 +168,24 @@ class CalDavConnection:
         elsewhere (iCloud, Nextcloud, Fastmail) is listed once more."""
         if self.home is not None:
             return self.home
+        if self.known_home is not None:
+            remembered, self.known_home = self.known_home, None
+            described = self._propfind(remembered, "1")
+            if described is not None:  # else it moved: find it again
+                self.home = (remembered, _calendars(described[1]))
+                return self.home
         url = self.url
         # A server root's children are no calendars; Depth 0 spares the server listing them
         depth = "0" if urlsplit(url).path in ("", "/") else "1"
         for _ in range(2):  # the configured URL, then the principal it names
-            here, children = self._propfind(url, depth)
-            calendars = [child for child in children if child.get("calendar")]
+            here, children = self._described(url, depth)
             home = _href(url, here.get(f"{CALDAV}calendar-home-set"))
-            if home is None and calendars:
+            if home is None and _calendars(children):
                 home = url  # the URL is a calendar home itself
             if home is not None:
-                if _same(home, url) and depth == "1":
-                    self.home = (url, [_calendar(c) for c in calendars])
-                else:
-                    _, listed = self._propfind(home, "1")
-                    self.home = (home, [_calendar(c) for c in listed if c.get("calendar")])
+                if not (_same(home, url) and depth == "1"):
+                    _, children = self._described(home, "1")
+                self.home = (home, _calendars(children))
                 return self.home
             principal = _href(url, here.get("{DAV:}current-user-principal"))
             if principal is None or _same(principal, url):
@@ -187,10 +196,19 @@ class CalDavConnection:
             "check `url` under [exporters.caldav]; it should be the server's CalDAV address"
         )
 
-    def _propfind(self, url: str, depth: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The resource's properties and each child's (with "href" and "calendar")."""
+    def _described(self, url: str, depth: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        found = self._propfind(url, depth)
+        if found is None:
+            raise self._not_caldav(404, url, "Not Found")
+        return found
+
+    def _propfind(self, url: str, depth: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """The resource's properties and each child's (with "href" and "calendar"); None
+        when there is nothing at the URL."""
         headers = {"Depth": depth, "Content-Type": "application/xml"}
         response = self._send("PROPFIND", url, _PROPFIND, headers)
+        if response.status in (404, 410):
+            return None
         if response.status != 207:
             raise self._not_caldav(response.status, url, _reason(response))
         tree = response.tree  # parsed by the library (lxml, entities never resolved)
@@ -367,15 +385,23 @@ _MKCALENDAR = """<?xml version="1.0" encoding="utf-8"?>
 </C:mkcalendar>"""
 
 
-def _calendar(props: dict[str, Any]) -> Calendar:
-    components = props.get(f"{CALDAV}supported-calendar-component-set")
-    names = () if components is None else components.iterfind(f"{CALDAV}comp")
-    shown = props.get("{DAV:}displayname")
-    return Calendar(
-        props["href"],
-        shown.text if shown is not None else None,
-        tuple(str(comp.get("name")) for comp in names),
-    )
+def _calendars(children: list[dict[str, Any]]) -> list[Calendar]:
+    """The calendar collections among a PROPFIND's children."""
+    found = []
+    for props in children:
+        if not props["calendar"]:
+            continue
+        components = props.get(f"{CALDAV}supported-calendar-component-set")
+        names = () if components is None else components.iterfind(f"{CALDAV}comp")
+        shown = props.get("{DAV:}displayname")
+        found.append(
+            Calendar(
+                props["href"],
+                shown.text if shown is not None else None,
+                tuple(str(comp.get("name")) for comp in names),
+            )
+        )
+    return found
 
 
 def _href(base: str, prop: Any) -> str | None:
