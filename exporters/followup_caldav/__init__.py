@@ -5,8 +5,9 @@ with MKCALENDAR when missing), holding the ics exporter's strict VEVENT or VTODO
 are conditional: a create sends `If-None-Match: *`, an update or a delete the ETag last
 seen (`If-Match`), so nothing is ever written twice or over a change made meanwhile; a
 412 is answered by re-reading the resource. A to-do checked off on the phone is never
-overwritten, and is read back as done. The calendar's URL and the authentication scheme
-are remembered, so a run that has nothing to write sends nothing at all.
+overwritten, and is read back as done. The calendar's URL, the account's calendar home and
+the authentication scheme are remembered, so a run that has nothing to write sends nothing
+at all, and another calendar of the account is found with one PROPFIND.
 """
 
 from __future__ import annotations
