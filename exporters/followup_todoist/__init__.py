@@ -199,11 +199,10 @@ class TodoistExporter(Exporter):
         (one paginated listing), then, for keys not among them, those completed in the last
         three months (Todoist lists completed tasks apart from open ones)."""
         try:
-            client = self._connect()
-            self._read_account(client)
-            project = self._find_project(client)
-            if project is None:
+            found_project = self._project_to_read()
+            if found_project is None:
                 return {}
+            client, project = found_project
             keys = {task.key for task in tasks}
             standing = self._stand(client, project, keys, fresh=True)
             return {
@@ -221,14 +220,12 @@ class TodoistExporter(Exporter):
         """The follow-ups the person checked off in Todoist in the last three months, and
         when: `followup sync` writes them into their records."""
         try:
-            client = self._connect()
-            self._read_account(client)
-            project = self._find_project(client)
-            if project is None:
+            found_project = self._project_to_read()
+            if found_project is None:
                 return {}
+            client, project = found_project
             keys = {synced.task.key for synced in tasks}
-            until = datetime.now(UTC) + timedelta(days=1)
-            done = client.completed_tasks(project, until - COMPLETED_WINDOW, until)
+            done = _completed_lately(client, project)
         except ExportFailed:  # the sync that follows says what went wrong
             return {}
         return {
@@ -236,6 +233,13 @@ class TodoistExporter(Exporter):
             for found in done
             if found.key in keys and found.completed_at is not None
         }
+
+    def _project_to_read(self) -> tuple[TodoistClient, str] | None:
+        """The signed-in client and followup's project, when there is one to read."""
+        client = self._connect()
+        self._read_account(client)
+        project = self._find_project(client)
+        return None if project is None else (client, project)
 
     def _stand(
         self, client: TodoistClient, project: str, keys: set[str], *, fresh: bool = False
@@ -248,8 +252,7 @@ class TodoistExporter(Exporter):
                 self._standing.setdefault(found.key, found)
             self._completed_read = False
         if not self._completed_read and keys - self._standing.keys():
-            until = datetime.now(UTC) + timedelta(days=1)  # whole seconds, clocks apart
-            for found in client.completed_tasks(project, until - COMPLETED_WINDOW, until):
+            for found in _completed_lately(client, project):
                 self._standing.setdefault(found.key, found)
             self._completed_read = True
         return self._standing
@@ -908,6 +911,12 @@ def _on(
         found.item_id, found.content_hash or "", sequence, status, moment, moment, extra
     )
     return Change(action or change.action, change.task, ref)  # type: ignore[arg-type]
+
+
+def _completed_lately(client: TodoistClient, project: str) -> list[Standing]:
+    """The project's tasks completed within Todoist's listing window (about three months)."""
+    until = datetime.now(UTC) + timedelta(days=1)  # a day ahead: the two clocks may differ
+    return client.completed_tasks(project, until - COMPLETED_WINDOW, until)
 
 
 def _completed_at(task: Task) -> str:
