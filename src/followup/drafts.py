@@ -13,6 +13,7 @@ import functools
 import hashlib
 import itertools
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,17 +35,16 @@ class Draft:
 
 def render(name: str, fields: dict[str, str], templates_dir: Path | None) -> Draft:
     """Fill the template `name` (the user's copy wins), then proofread the result."""
-    user_copy = templates_dir / f"{name}.txt" if templates_dir else None
-    path = user_copy if user_copy and user_copy.is_file() else BUILT_IN / f"{name}.txt"
+    path, template = _template(name, templates_dir)
     lines = []
-    for line, names in _parsed_template(path, path.stat().st_mtime_ns):
-        for placeholder in names:
+    for line in template:
+        for placeholder in line.names:
             if placeholder not in fields:
                 raise UserError(f"{path}: unknown placeholder {{{placeholder}}}")
-        if names and not any(fields[p] for p in names) and not PLACEHOLDER.sub("", line).strip():
+        if line.optional and not any(fields[p] for p in line.names):
             continue  # an optional sentence with nothing to say
-        filled = PLACEHOLDER.sub(lambda match: fields[match.group(1)], line) if names else line
-        lines.append(filled)
+        # split() gives text and placeholder names in turn: every odd piece is a name.
+        lines.append("".join(fields[p] if i % 2 else p for i, p in enumerate(line.pieces)))
     text = proofread("\n".join(lines))
     subject = None
     if text.startswith("Subject: "):
@@ -54,12 +54,45 @@ def render(name: str, fields: dict[str, str], templates_dir: Path | None) -> Dra
     return Draft(subject, text)
 
 
+@dataclass(frozen=True)
+class _Line:
+    pieces: tuple[str, ...]  # PLACEHOLDER.split of the line
+    names: tuple[str, ...]  # its placeholders
+    optional: bool  # placeholders and nothing else: dropped when they are all empty
+
+
+def _template(name: str, templates_dir: Path | None) -> tuple[Path, tuple[_Line, ...]]:
+    """The user's copy when there is one (looked for on every call: `serve` sees an edit at
+    once), else the built-in template."""
+    if templates_dir is not None:
+        user_copy = templates_dir / f"{name}.txt"
+        try:
+            status = user_copy.stat()
+        except OSError:
+            status = None
+        if status is not None and stat.S_ISREG(status.st_mode):
+            return user_copy, _parsed_template(user_copy, status.st_mtime_ns)
+    return _built_in_template(name)
+
+
 @functools.lru_cache(maxsize=64)
-def _parsed_template(path: Path, mtime_ns: int) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Each line and its placeholders, read once per version of the file (a feed plans
-    thousands of tasks)."""
+def _built_in_template(name: str) -> tuple[Path, tuple[_Line, ...]]:
+    """Read once per process: the built-in templates change only with the code."""
+    path = BUILT_IN / f"{name}.txt"
+    return path, _parsed_template(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_template(path: Path, mtime_ns: int) -> tuple[_Line, ...]:
+    """Each line, parsed once per version of the file (a feed plans thousands of tasks)."""
     text = path.read_text(encoding="utf-8")
-    return tuple((line, tuple(PLACEHOLDER.findall(line))) for line in text.splitlines())
+    return tuple(_parsed_line(line) for line in text.splitlines())
+
+
+def _parsed_line(line: str) -> _Line:
+    names = tuple(PLACEHOLDER.findall(line))
+    optional = bool(names) and not PLACEHOLDER.sub("", line).strip()
+    return _Line(tuple(PLACEHOLDER.split(line)), names, optional)
 
 
 def proofread(text: str) -> str:

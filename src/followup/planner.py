@@ -528,7 +528,9 @@ def _contact_person(record: InterviewRecord) -> Interviewer:
     return first
 
 
+@functools.lru_cache(maxsize=1024)
 def _topics(person: Interviewer) -> tuple[drafts.TopicText, ...]:
+    """Asked for several times per task; the same person gives the same topics."""
     return tuple(
         drafts.TopicText(topic.text, drafts.topic_kind(topic.text, topic.kind))
         for topic in person.topic_list

@@ -8,6 +8,7 @@ rule's offset; the planner reads only this data.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -255,6 +256,13 @@ class Playbook:
 
 def playbook_for(profile: str, offsets: Mapping[str, str] | None = None) -> Playbook:
     """The rules of a profile, with per-rule offset overrides applied last."""
+    return _playbook(profile, tuple(sorted((offsets or {}).items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _playbook(profile: str, override: tuple[tuple[str, str], ...]) -> Playbook:
+    """Made once per profile and overrides (a feed plans every record with the same)."""
+    offsets = dict(override)
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r} (choose {', '.join(PROFILES)})")
     changes = PROFILES[profile]

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -188,8 +188,15 @@ class StateStore:
             raise
         self.db.execute("COMMIT")
 
-    def rows(self, exporter: str, target: str, records: set[str] | None = None) -> list[StateRow]:
-        """Every row of a destination, or only those of the given records."""
+    def rows(
+        self,
+        exporter: str,
+        target: str,
+        records: set[str] | None = None,
+        written: Mapping[str, Task] | None = None,
+    ) -> list[StateRow]:
+        """Every row of a destination, or only those of the given records. `written`: tasks
+        this process has just recorded, by key, taken as they are instead of decoded again."""
         query = (
             "SELECT key, record, remote_id, content_hash, sequence, status, created_at,"
             " updated_at, task, extra FROM synced WHERE exporter = ? AND target = ?"
@@ -198,7 +205,8 @@ class StateStore:
         if records is not None:
             query += f" AND record IN ({', '.join('?' * len(records))})"
             parameters.extend(sorted(records))
-        return [_to_state_row(row) for row in self.db.execute(query + " ORDER BY key", parameters)]
+        found = self.db.execute(query + " ORDER BY key", parameters)
+        return [_to_state_row(row, written or {}) for row in found]
 
     def digest(self, exporter: str, target: str) -> str:
         """A digest of every row of a destination: equal digests, equal rows."""
@@ -250,7 +258,7 @@ class StateStore:
                 task.status,
                 stamp,
                 stamp,
-                json.dumps(task.to_json(), ensure_ascii=False),
+                task.canonical_json,
                 json.dumps(extra or {}),
                 int(bump_sequence),
             ),
@@ -371,7 +379,7 @@ def _unlock(handle: Any) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _to_state_row(row: tuple) -> StateRow:
+def _to_state_row(row: tuple, written: Mapping[str, Task]) -> StateRow:
     key, record, remote_id, content_hash, sequence, status, created, updated, task, extra = row
     remote = RemoteRef(
         remote_id=remote_id,
@@ -382,4 +390,6 @@ def _to_state_row(row: tuple) -> StateRow:
         updated_at=datetime.fromisoformat(updated),
         extra=json.loads(extra),
     )
+    if key in written:
+        return StateRow(key, record, remote, written[key])
     return StateRow(key, record, remote, Task.from_json(json.loads(task)) if task else None)

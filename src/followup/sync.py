@@ -113,8 +113,9 @@ def apply(
     store: StateStore,
     report: Report,
     progress: Progress | None = None,
-) -> None:
+) -> dict[str, Task]:
     """Write `changes` through `exporter` in batches, recording each success at once.
+    Returns the tasks recorded, by key.
 
     A write stays in flight until its success is recorded: a failure may still have landed
     (a timeout, a lost answer), so the next run asks before sending it again. A local
@@ -122,6 +123,7 @@ def apply(
     its batches is recorded in one transaction, with nothing in flight.
     """
     target = exporter.target
+    recorded: dict[str, Task] = {}
     for start in range(0, len(changes), exporter.batch_size):
         batch = changes[start : start + exporter.batch_size]
         reported: set[str] = set()
@@ -133,6 +135,7 @@ def apply(
                     reported.add(outcome.change.task.key)
                     if outcome.ok:
                         _record(outcome, exporter, store)
+                        recorded[outcome.change.task.key] = outcome.change.task
                     report.count(outcome)
                     if progress:
                         progress(1)
@@ -141,7 +144,8 @@ def apply(
                 for change in changes[start:]:
                     if change.task.key not in reported:
                         report.count(Outcome(change, error=str(error)))
-                return
+                return recorded
+    return recorded
 
 
 def _record(outcome: Outcome, exporter: Exporter, store: StateStore) -> None:
@@ -262,8 +266,9 @@ def sync(
         notices = reconcile(tasks, exporter, store)
         report = _planned(tasks, records, exporter, store, on_plan)
         report.notices.extend(store.notices + notices)
-        apply(report.planned, exporter, store, report, progress)
-        rows = store.rows(exporter.name, exporter.target, records)
+        recorded = apply(report.planned, exporter, store, report, progress)
+        # What was just written is taken as it is, not read back and decoded.
+        rows = store.rows(exporter.name, exporter.target, records, written=recorded)
         try:
             exporter.publish([SyncedTask(row.task, row.remote) for row in rows if row.task])
         except ExportFailed as error:

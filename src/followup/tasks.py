@@ -62,9 +62,13 @@ class Task:
         return None
 
     @functools.cached_property
+    def canonical_json(self) -> str:
+        """`to_json()` as text with sorted keys: what the hash covers and the state store keeps."""
+        return json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False)
+
+    @functools.cached_property
     def content_hash(self) -> str:
-        canonical = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+        return hashlib.sha256(self.canonical_json.encode()).hexdigest()[:32]
 
     @property
     def draft(self) -> str:
