@@ -24,6 +24,7 @@ class Offset:
     unit: str  # "bd" | "d" | "h"
 
     @classmethod
+    @functools.lru_cache(maxsize=256)  # rules parse their offsets for every task planned
     def parse(cls, text: str) -> Offset:
         match = re.fullmatch(r"(-?\d{1,12})(bd|d|h)", text.strip())
         if not match:

@@ -14,7 +14,7 @@ import hashlib
 import itertools
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -98,7 +98,7 @@ def _parsed_line(line: str) -> _Line:
 def proofread(text: str) -> str:
     """Paragraph breaks only (a sign-off and lists keep their lines), no doubled words,
     no doubled spaces or stops [000, 004]."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    paragraphs = [p for p in PARAGRAPH_BREAK.split(text.strip()) if p.strip()]
     out = []
     for index, paragraph in enumerate(paragraphs):
         lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
@@ -110,6 +110,7 @@ def proofread(text: str) -> str:
     return _tidy("\n\n".join(out))
 
 
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 WORD = re.compile(r"\w+")
 DOUBLED_WORD = re.compile(r"\b(\w+)(?:[ \t]+\1\b)+", re.IGNORECASE)  # "the the"
 SPACES = re.compile(r"(?<=\S)[ \t]{2,}")
@@ -276,12 +277,15 @@ def _lower_first(text: str) -> str:
     return f"{first} {rest}".strip()
 
 
+LEADING_ARTICLE = re.compile(r"^(the|a|an) ")
+
+
 def distinct_topics(topics: Sequence[TopicText]) -> list[TopicText]:
     """At most two, each once, logistics left out (they belong in a call, not a note)."""
     seen: set[str] = set()
     chosen = []
     for topic in topics:
-        key = re.sub(r"^(the|a|an) ", "", topic.text.lower().strip())
+        key = LEADING_ARTICLE.sub("", topic.text.lower().strip())
         if key in seen or topic.kind == "logistics":
             continue
         seen.add(key)
@@ -300,6 +304,7 @@ def topics_text(topics: Sequence[TopicText]) -> str:
     return join_words([topic_phrase(topic.text) for topic in topics])
 
 
+@functools.lru_cache(maxsize=1024)
 def long_day(day: date) -> str:
     return f"{day:%A}, {day:%B} {day.day}"
 
@@ -458,11 +463,17 @@ def variant(pool: str, rank: int, seed: str) -> str:
     interview, so the chosen sentences do too (up to six people); the seed shifts the start
     so two interviews do not open alike. Stable: a hash, never a random draw."""
     sentences = POOLS[pool]
-    start = int(hashlib.sha256(f"{seed}/{pool}".encode()).hexdigest(), 16)
-    return sentences[(start + rank) % len(sentences)]
+    return sentences[(_pool_start(seed, pool) + rank) % len(sentences)]
 
 
-def interview_ranks(slugs: Sequence[str], seed: str) -> dict[str, int]:
+@functools.lru_cache(maxsize=1024)
+def _pool_start(seed: str, pool: str) -> int:
+    """The same for every interviewer of an interview: hashed once, not per note."""
+    return int(hashlib.sha256(f"{seed}/{pool}".encode()).hexdigest(), 16)
+
+
+@functools.lru_cache(maxsize=1024)
+def interview_ranks(slugs: tuple[str, ...], seed: str) -> Mapping[str, int]:
     """Each interviewer's rank by a stable hash of their name: independent of the order
     they are listed in, the same on every run."""
     ordered = sorted(slugs, key=lambda slug: hashlib.sha256(f"{seed}/{slug}".encode()).digest())

@@ -642,7 +642,7 @@ def _note_input(
     context: _Context, interview: Interview, number: int, person: Interviewer, signature: str
 ) -> drafts.NoteInput:
     record = context.record
-    slugs = [person_slug(p.name) for p in interview.interviewers]
+    slugs = tuple(person_slug(p.name) for p in interview.interviewers)
     seed = f"{record.id}/round-{number}"
     earlier = [i for i in record.interviews if i.at < interview.at]
     met_before = any(p.name == person.name for i in earlier for p in i.interviewers)

@@ -10,6 +10,7 @@ text, number and date in it is bounded, so that what loads can be planned and wr
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -597,6 +598,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60]
 
 
+@functools.lru_cache(maxsize=4096)
 def person_slug(name: str) -> str:
     """A person's part of a task key; names with no Latin letters get a stable hash."""
     import hashlib
