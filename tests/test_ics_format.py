@@ -86,6 +86,17 @@ def test_short_lines_are_not_folded() -> None:
     assert fold("X" * 76) == "X" * 75 + "\r\n X\r\n"
 
 
+@pytest.mark.parametrize("length", [74, 75, 76, 149, 150, 151, 223, 224, 225, 1000])
+def test_an_ascii_line_fills_every_folded_line(length: int) -> None:
+    line = "".join(chr(33 + i % 90) for i in range(length))
+    physical = fold(line).split("\r\n")
+    assert physical.pop() == ""
+    assert all(len(part) == 75 for part in physical[:-1])
+    assert 0 < len(physical[-1]) <= 75
+    assert all(part.startswith(" ") for part in physical[1:])
+    assert physical[0] + "".join(part[1:] for part in physical[1:]) == line
+
+
 def test_text_escaping() -> None:
     assert escape_text("a,b;c\\d\ne\r\nf\rg") == "a\\,b\\;c\\\\d\\ne\\nf\\ng"
     assert escape_text("bell\x07 nul\x00 esc\x1b del\x7f nel\x85 tab\t") == (

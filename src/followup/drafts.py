@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
+import operator
 import re
 import stat
 from collections.abc import Mapping, Sequence
@@ -115,17 +115,18 @@ WORD = re.compile(r"\w+")
 DOUBLED_WORD = re.compile(r"\b(\w+)(?:[ \t]+\1\b)+", re.IGNORECASE)  # "the the"
 SPACES = re.compile(r"(?<=\S)[ \t]{2,}")
 SPACE_BEFORE_STOP = re.compile(r"[ \t]+([.,;:!?])")
+SPACED_STOPS = tuple(f" {mark}" for mark in ".,;:!?")
 DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")  # a stop after a sentence that had one
 
 
 def _tidy(text: str) -> str:
     # Each pattern runs only where a cheap test finds work: a feed proofreads thousands.
     words = WORD.findall(text.lower())
-    if any(a == b for a, b in itertools.pairwise(words)):
+    if any(map(operator.eq, words, words[1:])):  # two words alike side by side
         text = DOUBLED_WORD.sub(r"\1", text)
     if "  " in text or "\t" in text:
         text = SPACES.sub(" ", text)
-    if any(f" {mark}" in text for mark in ".,;:!?"):
+    if any(spaced in text for spaced in SPACED_STOPS):
         text = SPACE_BEFORE_STOP.sub(r"\1", text)
     if ".." in text:
         text = DOUBLE_STOP.sub(".", text)

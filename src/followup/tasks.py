@@ -64,7 +64,7 @@ class Task:
     @functools.cached_property
     def canonical_json(self) -> str:
         """`to_json()` as text with sorted keys: what the hash covers and the state store keeps."""
-        return json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False)
+        return _CANONICAL.encode(self.to_json())
 
     @functools.cached_property
     def content_hash(self) -> str:
@@ -146,6 +146,9 @@ class Task:
             note=data.get("note", ""),
             advice=tuple(data.get("advice", ())),
         )
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False)  # made once, not per task
 
 
 def _encode_when(value: datetime | date) -> str:
