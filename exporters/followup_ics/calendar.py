@@ -75,12 +75,8 @@ def escape_text(text: str) -> str:
 
 def fold(line: str) -> str:
     """One content line folded at 75 octets, never inside a UTF-8 character, CRLF-ended."""
-    if line.isascii():  # the common case: a character is an octet, nothing to encode
-        if len(line) <= LINE_OCTETS:
-            return line + "\r\n"
-        rest = range(LINE_OCTETS, len(line), LINE_OCTETS - 1)  # after a leading space each
-        chunks = [line[:LINE_OCTETS], *(line[i : i + LINE_OCTETS - 1] for i in rest)]
-        return "\r\n ".join(chunks) + "\r\n"
+    if len(line) <= LINE_OCTETS and line.isascii():  # the common case, without encoding
+        return line + "\r\n"
     data = line.encode("utf-8")
     if len(data) <= LINE_OCTETS:
         return line + "\r\n"
