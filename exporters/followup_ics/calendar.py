@@ -61,6 +61,8 @@ class CalendarItem:
 def clean_text(text: str) -> str:
     """Text as a calendar keeps it: newlines normalised to LF, tabs kept, other control
     characters gone."""
+    if text.isascii() and text.isprintable():  # titles, keys, labels: nothing to clean
+        return text
     return _UNSAFE.sub("", _NEWLINES.sub("\n", text))
 
 
