@@ -101,12 +101,11 @@ def proofread(text: str) -> str:
     paragraphs = [p for p in PARAGRAPH_BREAK.split(text.strip()) if p.strip()]
     out = []
     for index, paragraph in enumerate(paragraphs):
-        lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
+        lines = [line for line in map(str.strip, paragraph.splitlines()) if line]
         is_list = any(line.startswith("- ") for line in lines)
         is_sign_off = index == len(paragraphs) - 1 and lines[0].endswith(",") and len(lines) > 1
         is_salutation = len(lines) == 1 and lines[0].endswith(",")
-        joined = lines if is_list or is_sign_off or is_salutation else [" ".join(lines)]
-        out.append("\n".join(line.rstrip() for line in joined))
+        out.append("\n".join(lines) if is_list or is_sign_off or is_salutation else " ".join(lines))
     return _tidy("\n\n".join(out))
 
 
