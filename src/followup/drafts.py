@@ -14,6 +14,7 @@ import hashlib
 import operator
 import re
 import stat
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -499,8 +500,9 @@ class NoteInput:
     seed: str = ""
 
 
-def thank_you_fields(note: NoteInput) -> dict[str, str]:
-    """The personal parts of one interviewer's thank-you (and card)."""
+@functools.lru_cache(maxsize=256)
+def thank_you_fields(note: NoteInput) -> Mapping[str, str]:
+    """The personal parts of one interviewer's thank-you (and card): made once for both."""
 
     def pick(pool: str, **values: str) -> str:
         return variant(pool, note.rank, note.seed).format(**values)
@@ -518,7 +520,7 @@ def thank_you_fields(note: NoteInput) -> dict[str, str]:
         help_sentence = as_sentence(note.help_text)
     elif topics and topics[0].kind in ("challenge", "project", "culture"):
         help_sentence = pick(topics[0].kind)
-    return {
+    fields = {
         "name": note.name.display,
         "greeting": note.greeting,
         "greeting_name": note.name.given,
@@ -538,6 +540,7 @@ def thank_you_fields(note: NoteInput) -> dict[str, str]:
         "closing": pick("closing"),
         "signature": note.signature,
     }
+    return types.MappingProxyType(fields)  # shared by the note and the card
 
 
 def _forgot_sentence(note: NoteInput) -> str:

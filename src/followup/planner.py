@@ -556,7 +556,8 @@ def _body(
     greeting = drafts.greeting_name(name, to.greeting, formal)
     callback = f"You can reach me at {settings.phone}." if settings.phone else ""
     if person is not None:
-        fields = drafts.thank_you_fields(_note_input(context, interview, number, person, signature))
+        note = _note_input(context, interview, number, person, signature)
+        fields = dict(drafts.thank_you_fields(note))
         points = _call_points(record, [person])
     else:
         people = _focus_people(record, to)
