@@ -478,7 +478,7 @@ def interview_ranks(slugs: tuple[str, ...], seed: str) -> Mapping[str, int]:
     """Each interviewer's rank by a stable hash of their name: independent of the order
     they are listed in, the same on every run."""
     ordered = sorted(slugs, key=lambda slug: hashlib.sha256(f"{seed}/{slug}".encode()).digest())
-    return {slug: index for index, slug in enumerate(ordered)}
+    return types.MappingProxyType({slug: index for index, slug in enumerate(ordered)})
 
 
 @dataclass(frozen=True)
