@@ -380,3 +380,15 @@ def test_an_unknown_country_in_the_settings_names_the_file_and_field(
     result = CliRunner().invoke(cli, ["--now", "2026-11-20T19:00:00-05:00", "plan", str(sample)])
     assert result.exit_code == 2
     assert f"{settings}: planning.{key}: no public holidays known for 'XX'" in result.output
+
+
+@pytest.mark.slow
+def test_a_fifo_inside_the_folder_is_reported_not_skipped_silently(tmp_path: Path) -> None:
+    folder = tmp_path / "search"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "onsite-acme.yaml", folder / "acme.yaml")
+    os.mkfifo(folder / "pipe.yaml")
+    done = run_child("list", str(folder))
+    assert done.returncode == 2, done.stderr
+    assert f"{folder / 'pipe.yaml'}: not a regular file (a FIFO)" in done.stderr
+    assert "Acme Corp" in done.stdout

@@ -612,7 +612,7 @@ def find_records(folder: Path) -> list[Path]:
         path
         for path in folder.iterdir()
         if path.suffix.lower() in RECORD_SUFFIXES
-        and path.is_file()
+        and not path.is_dir()  # a FIFO or device is reported by the loader, never opened
         and not path.name.startswith(".")
         and path.name != "config.toml"
     )
