@@ -10,7 +10,6 @@ already stand, by the task key kept in a private extended property.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import json
@@ -443,21 +442,13 @@ class GoogleExporter(Exporter):
 
     def _find_or_create(self, service: Any) -> str:
         """calendars.insert is not idempotent: after a lost answer, look before making more."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        body = {"summary": self._calendar_name, "description": CALENDAR_MARK}
+
+        def look_then_make() -> dict[str, Any]:
             existing = self._find_by_name(service)
-            if existing:
-                return existing
-            body = {"summary": self._calendar_name, "description": CALENDAR_MARK}
-            try:
-                created = self._guarded(functools.partial(self._insert_calendar, body))
-                return str(created["id"])
-            except _Transient as failure:
-                if attempt == MAX_ATTEMPTS:
-                    raise ExportFailed(
-                        f"Google Calendar is not answering ({failure.what}); {AGAIN}"
-                    ) from None
-                self.sleep(self._delay(attempt, failure.retry_after))
-        raise AssertionError("unreachable")
+            return {"id": existing} if existing else self._insert_calendar(body)
+
+        return str(self._with_retries(look_then_make)["id"])
 
     def _insert_calendar(self, body: dict[str, str]) -> dict[str, Any]:
         """calendars.insert over `requests`, which never sends a POST twice.
