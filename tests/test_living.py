@@ -221,20 +221,10 @@ def test_what_was_checked_off_at_a_destination_is_taken_in_once(tmp_path: Path) 
 
 
 def test_new_writes_into_the_job_search_folder_and_says_sync_next(tmp_path: Path) -> None:
+    from test_jobsearch import init
+
     folder = tmp_path / "job-search"
-    run(
-        "init",
-        "--name",
-        "Alex Morgan",
-        "--timezone",
-        "America/New_York",
-        "--country",
-        "US",
-        "--folder",
-        str(folder),
-        "--destination",
-        "ics",
-    )
+    init(folder, "ics")
     made = run(
         "new",
         "--company",
