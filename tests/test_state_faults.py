@@ -4,6 +4,7 @@ the original kept, nothing silently forgotten, and never two writers to one dest
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import threading
@@ -227,3 +228,25 @@ def test_sync_takes_the_lock_before_the_destination_is_resolved(
     assert result.exit_code == 1
     assert "another followup run is writing there; waiting" in result.output
     assert resolved == [], "the target was resolved without the lock"
+
+
+def test_runs_opening_a_new_database_at_once_all_get_it_whole(tmp_path: Path) -> None:
+    problems: list[str] = []
+
+    def open_and_close(path: Path) -> None:
+        try:
+            store = StateStore(path)
+            problems.extend(store.notices)  # a database made a moment ago is not "empty"
+            store.close()
+        except BaseException as error:
+            problems.append(repr(error))
+
+    for trial in range(100):
+        path = tmp_path / f"t{trial}" / "state.db"
+        threads = [threading.Thread(target=open_and_close, args=(path,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert problems == []

@@ -6,6 +6,7 @@ order and recorded in `migrations`, so an old database is upgraded, never discar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -75,6 +76,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[sqlite3.Connection], None]], ...] = (
     ("0004-in-flight", _create_in_flight),
 )
 
+MIGRATIONS_TABLE = "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
 LOCK_TIMEOUT_SECONDS = 120.0  # FOLLOWUP_LOCK_TIMEOUT overrides: how long a second run waits
 
 
@@ -122,7 +124,7 @@ class StateStore:
             else:
                 private_dir(path.parent)
                 if not path.exists():
-                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+                    _create(path)
                 self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
                 try:
                     self._refuse_newer(self.db)
@@ -132,6 +134,13 @@ class StateStore:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
             self.migrate()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise StateDamaged(path, error) from None
+            raise ExportFailed(
+                f"the state database {path} is busy (another followup run is using it);"
+                " run again when it has finished"
+            ) from None
         except sqlite3.DatabaseError as error:
             raise StateDamaged(path, error) from None
 
@@ -158,9 +167,7 @@ class StateStore:
 
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen; returns their names."""
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
-        )
+        self.db.execute(MIGRATIONS_TABLE)
         applied = []
         for name, step in MIGRATIONS:
             # Checked inside the write transaction: two runs may open a new database at once.
@@ -337,6 +344,21 @@ class StateStore:
             finally:
                 self._writing.discard(exporter)
                 _unlock(handle)
+
+
+def _create(path: Path) -> None:
+    """A new database appears whole (0600, in WAL mode) or not at all: two runs starting at
+    once never meet a half-made one, and an empty file always means damage."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.new")
+    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        with closing(sqlite3.connect(temporary, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(MIGRATIONS_TABLE)
+        with contextlib.suppress(FileExistsError):  # another run made it first: keep that one
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class StateDamaged(ExportFailed):
